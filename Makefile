@@ -1,0 +1,30 @@
+# Two commands do all set-up: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DAYS ?= 7
+OUT ?= out/default
+
+.PHONY: run test test-all bench system-deps clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || (apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV))
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+system-deps:
+	@bash scripts/install_system_deps.sh
+
+run: $(STAMP)
+	$(BIN)/codispatch simulate --config config/default.toml --days $(DAYS) --out $(OUT)
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+test-all: $(STAMP) system-deps
+	$(BIN)/python -m pytest -m ''
+
+clean:
+	rm -rf $(VENV) out
