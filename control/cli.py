@@ -1,0 +1,61 @@
+"""The ``codispatch`` command line.
+
+Each sub-command lives in its own module under :mod:`control.commands` and exposes
+``register(subparsers)``; this module discovers them, so adding a command touches no shared file.
+Logging is configured here and only here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from control import commands
+
+logger = logging.getLogger(__name__)
+
+
+class CommandError(RuntimeError):
+    """A command failed in a way the user can fix; printed without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codispatch",
+        description="Green compute-power co-dispatch of deferrable AI-training jobs.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(subparsers)
+    return parser
+
+
+def configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # pandapower logs a numba hint on every power flow; it is noise for our users.
+    logging.getLogger("pandapower").setLevel(max(level, logging.ERROR))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, KeyError, CommandError) as exc:
+        # Input errors carry a message that names the value and the fix: show it, no traceback.
+        print(f"codispatch {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
