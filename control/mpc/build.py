@@ -1,0 +1,183 @@
+"""Build the receding-horizon LP from :class:`MpcInputs` (vectorised, scipy.sparse).
+
+Variables
+---------
+``x[j,s,t]``  GPUs of job ``j`` busy at site ``s`` in step ``t`` (only where the job may run)
+``g[s,t]``    green power used [MW]        0 <= g <= green forecast
+``m[s,t]``    grid import [MW]             0 <= m <= import limit
+``u[j]``      work missing at the deadline (or still needed inside the horizon) [ref-GPU h]
+
+Constraints (one ``define_*`` function per family)
+---------------------------------------------------
+balance      sum_j x * P_s - g - m = 0                         (facility power, MW)
+gpu capacity sum_j x <= GPUs_s
+gang rate    sum_s x[j,s,t] <= gpus_j                          (a job is one gang)
+work         need_j <= sum x * k_s + u_j <= remaining_j
+lines        -F <= base + PTDF m <= F                          (when a network is given)
+
+Objective [tCO2]: grid emissions + deadline penalty - value of work done now, where the value of
+a reference-GPU hour is the mean grid cost of the cheapest allowed site over the horizon (the
+cost the work would have later), so green hours now are taken and plain grid hours are neutral.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from control.mpc.inputs import MpcInputs
+from control.settings.core import MpcSettings
+
+
+@dataclass(frozen=True)
+class VariableIndex:
+    """Where each variable family sits in the column vector."""
+
+    job: np.ndarray
+    site: np.ndarray
+    step: np.ndarray
+    n_x: int
+    g0: int
+    m0: int
+    u0: int
+    n_col: int
+
+
+@dataclass(frozen=True)
+class LinearProgram:
+    """``min c x  s.t.  row_lb <= A x <= row_ub,  col_lb <= x <= col_ub``."""
+
+    c: np.ndarray
+    col_lb: np.ndarray
+    col_ub: np.ndarray
+    a: sp.csc_matrix
+    row_lb: np.ndarray
+    row_ub: np.ndarray
+    index: VariableIndex
+    row_families: dict[str, slice]
+
+
+def job_windows(inp: MpcInputs) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last step each job may run in this horizon."""
+    start = np.clip(inp.release_step, 0, inp.n_step)
+    end = np.clip(inp.deadline_step, 0, inp.n_step)
+    overdue = end <= start  # deadline passed (or inside the release hour): still run, penalised
+    end = np.where(overdue, inp.n_step, end)
+    return start, end
+
+
+def required_in_horizon(inp: MpcInputs) -> np.ndarray:
+    """Work each job must do inside the horizon so its deadline stays reachable [ref-GPU h]."""
+    best_rate = inp.gpus * np.where(inp.allowed, inp.throughput[None, :], 0.0).max(axis=1)
+    hours_after = np.maximum(inp.deadline_step - inp.n_step, 0)
+    return np.maximum(inp.remaining_gpu_h - best_rate * hours_after, 0.0)
+
+
+def define_variables(inp: MpcInputs) -> VariableIndex:
+    start, end = job_windows(inp)
+    steps = np.arange(inp.n_step)
+    in_window = (steps[None, :] >= start[:, None]) & (steps[None, :] < end[:, None])
+    mask = inp.allowed[:, :, None] & in_window[:, None, :]
+    job, site, step = np.nonzero(mask)
+    n_x = len(job)
+    n_st = inp.n_site * inp.n_step
+    return VariableIndex(job, site, step, n_x, n_x, n_x + n_st, n_x + 2 * n_st, n_x + 2 * n_st + inp.n_job)
+
+
+def define_bounds(inp: MpcInputs, idx: VariableIndex) -> tuple[np.ndarray, np.ndarray]:
+    lb = np.zeros(idx.n_col)
+    ub = np.empty(idx.n_col)
+    ub[: idx.n_x] = inp.gpus[idx.job]
+    ub[idx.g0 : idx.m0] = np.maximum(inp.green_mw, 0.0).ravel()
+    ub[idx.m0 : idx.u0] = np.maximum(inp.import_limit_mw, 0.0).ravel()
+    ub[idx.u0 :] = np.inf
+    return lb, ub
+
+
+def define_objective(inp: MpcInputs, idx: VariableIndex, settings: MpcSettings) -> np.ndarray:
+    c = np.zeros(idx.n_col)
+    c[idx.m0 : idx.u0] = (inp.ci_g_per_kwh / 1000.0).ravel()  # t per MWh over one hour
+    c[idx.u0 :] = settings.deadline_penalty_t_per_gpu_h * (1.0 + inp.priority)
+    grid_cost_per_gpu_h = (inp.ci_g_per_kwh / 1000.0) * (inp.gpu_facility_mw / inp.throughput)[:, None]
+    mean_cost = grid_cost_per_gpu_h.mean(axis=1)  # (n_site,)
+    value = np.where(inp.allowed, mean_cost[None, :], np.inf).min(axis=1) * (1.0 + 1e-4)
+    value = np.where(np.isfinite(value), value, 0.0)
+    c[: idx.n_x] = (
+        -value[idx.job] * inp.throughput[idx.site] + settings.early_bias_t_per_gpu_h * idx.step
+    )
+    return c
+
+
+def define_balance(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:
+    n_st = inp.n_site * inp.n_step
+    st = idx.site * inp.n_step + idx.step
+    rows = np.concatenate([st, np.arange(n_st), np.arange(n_st)])
+    cols = np.concatenate([np.arange(idx.n_x), idx.g0 + np.arange(n_st), idx.m0 + np.arange(n_st)])
+    vals = np.concatenate([inp.gpu_facility_mw[idx.site], -np.ones(n_st), -np.ones(n_st)])
+    a = sp.coo_matrix((vals, (rows, cols)), shape=(n_st, idx.n_col))
+    return a, np.zeros(n_st), np.zeros(n_st)
+
+
+def define_gpu_capacity(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:
+    n_st = inp.n_site * inp.n_step
+    st = idx.site * inp.n_step + idx.step
+    a = sp.coo_matrix((np.ones(idx.n_x), (st, np.arange(idx.n_x))), shape=(n_st, idx.n_col))
+    return a, np.full(n_st, -np.inf), inp.gpu_count.ravel().astype(float)
+
+
+def define_gang_rate(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:
+    multi_site = inp.allowed.sum(axis=1) > 1
+    keep = multi_site[idx.job]
+    jt = idx.job[keep] * inp.n_step + idx.step[keep]
+    unique_jt, row = np.unique(jt, return_inverse=True)
+    a = sp.coo_matrix((np.ones(keep.sum()), (row, np.flatnonzero(keep))), shape=(len(unique_jt), idx.n_col))
+    return a, np.full(len(unique_jt), -np.inf), inp.gpus[unique_jt // inp.n_step]
+
+
+def define_work(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:
+    rows = np.concatenate([idx.job, np.arange(inp.n_job)])
+    cols = np.concatenate([np.arange(idx.n_x), idx.u0 + np.arange(inp.n_job)])
+    vals = np.concatenate([inp.throughput[idx.site], np.ones(inp.n_job)])
+    a = sp.coo_matrix((vals, (rows, cols)), shape=(inp.n_job, idx.n_col))
+    return a, required_in_horizon(inp), inp.remaining_gpu_h.astype(float)
+
+
+def define_line_limits(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:
+    if inp.ptdf is None or inp.base_flow_mw is None or inp.branch_limit_mw is None:
+        return sp.coo_matrix((0, idx.n_col)), np.zeros(0), np.zeros(0)
+    n_branch = inp.ptdf.shape[0]
+    # Row (l, t) = sum_s ptdf[l, s] * m[s, t]: kron(ptdf, I_T) maps m (s-major) to rows (l-major).
+    block = sp.kron(sp.csr_matrix(inp.ptdf), sp.identity(inp.n_step), format="coo")
+    a = sp.coo_matrix((block.data, (block.row, block.col + idx.m0)), shape=(n_branch * inp.n_step, idx.n_col))
+    limit = np.repeat(inp.branch_limit_mw, inp.n_step)
+    base = inp.base_flow_mw.ravel()
+    return a, -limit - base, limit - base
+
+
+CONSTRAINT_FAMILIES = {
+    "balance": define_balance,
+    "gpu_capacity": define_gpu_capacity,
+    "gang_rate": define_gang_rate,
+    "work": define_work,
+    "lines": define_line_limits,
+}
+
+
+def build_lp(inp: MpcInputs, settings: MpcSettings) -> LinearProgram:
+    """Assemble the LP; every family is built with whole-array operations."""
+    idx = define_variables(inp)
+    col_lb, col_ub = define_bounds(inp, idx)
+    c = define_objective(inp, idx, settings)
+    blocks, lows, highs, families = [], [], [], {}
+    row = 0
+    for name, define in CONSTRAINT_FAMILIES.items():
+        a, lo, hi = define(inp, idx)
+        families[name] = slice(row, row + a.shape[0])
+        row += a.shape[0]
+        blocks.append(a)
+        lows.append(lo)
+        highs.append(hi)
+    a = sp.vstack(blocks, format="csc")
+    return LinearProgram(c, col_lb, col_ub, a, np.concatenate(lows), np.concatenate(highs), idx, families)

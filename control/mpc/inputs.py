@@ -1,0 +1,108 @@
+"""Numeric inputs of one MPC solve: plain arrays, no pandas, no I/O.
+
+All per-hour arrays have shape (n_site, n_step); per-job arrays have shape (n_job,).
+Step ``t`` is the hour ``[now + t h, now + (t+1) h)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from control.fleet import FleetState
+from control.jobs import allowed_matrix
+from forecasts.bundle import ForecastBundle
+from grid_models.limits import GridLimits
+
+
+@dataclass(frozen=True)
+class MpcInputs:
+    """Everything one solve needs, in arrays."""
+
+    job_ids: np.ndarray
+    remaining_gpu_h: np.ndarray
+    """Reference-GPU hours of work left per job."""
+    gpus: np.ndarray
+    """Gang size per job [GPUs]."""
+    release_step: np.ndarray
+    """First step a job may run (0 if already released)."""
+    deadline_step: np.ndarray
+    """Steps until the deadline (may exceed the horizon, may be <= 0 when overdue)."""
+    priority: np.ndarray
+    allowed: np.ndarray
+    """(n_job, n_site) bool."""
+    gpu_count: np.ndarray
+    """(n_site, n_step) GPUs available."""
+    throughput: np.ndarray
+    """(n_site,) reference-GPU hours per GPU-hour."""
+    gpu_facility_mw: np.ndarray
+    """(n_site,) facility power of one busy GPU [MW]."""
+    green_mw: np.ndarray
+    """(n_site, n_step) own or contracted renewable supply [MW]."""
+    ci_g_per_kwh: np.ndarray
+    """(n_site, n_step) grid carbon intensity [gCO2/kWh]."""
+    import_limit_mw: np.ndarray
+    """(n_site, n_step)."""
+    ptdf: np.ndarray | None = None
+    """(n_branch, n_site) MW of branch flow per MW drawn."""
+    base_flow_mw: np.ndarray | None = None
+    """(n_branch, n_step)."""
+    branch_limit_mw: np.ndarray | None = None
+    """(n_branch,)."""
+
+    @property
+    def n_job(self) -> int:
+        return len(self.job_ids)
+
+    @property
+    def n_site(self) -> int:
+        return self.green_mw.shape[0]
+
+    @property
+    def n_step(self) -> int:
+        return self.green_mw.shape[1]
+
+
+def build_inputs(
+    state: FleetState,
+    forecast: ForecastBundle,
+    limits: GridLimits,
+    include_upcoming: bool = True,
+    use_network: bool = True,
+) -> MpcInputs:
+    """Turn the state, the forecast and the grid limits into :class:`MpcInputs`."""
+    fleet = state.fleet
+    jobs = state.jobs
+    if include_upcoming and len(state.upcoming):
+        horizon_end = forecast.index[-1] + pd.Timedelta(hours=1)
+        soon = state.upcoming[state.upcoming["release"] < horizon_end]
+        if len(soon):
+            soon = soon.assign(remaining_gpu_h=soon["work_gpu_h"], site="")
+            jobs = pd.concat([jobs, soon[jobs.columns]], ignore_index=True) if len(jobs) else soon
+    now = state.now
+    hours = lambda t: ((t - now) / pd.Timedelta(hours=1)).to_numpy()  # noqa: E731
+    release_step = np.maximum(np.ceil(hours(jobs["release"])), 0).astype(int) if len(jobs) else np.zeros(0, int)
+    deadline_step = np.floor(hours(jobs["deadline"])).astype(int) if len(jobs) else np.zeros(0, int)
+    n_step = len(forecast.index)
+    sites = fleet.names
+    use_ptdf = use_network and limits.has_network
+    return MpcInputs(
+        job_ids=jobs["job_id"].to_numpy(),
+        remaining_gpu_h=jobs["remaining_gpu_h"].to_numpy(dtype=float),
+        gpus=jobs["gpus"].to_numpy(dtype=float),
+        release_step=release_step,
+        deadline_step=deadline_step,
+        priority=jobs["priority"].to_numpy(dtype=float),
+        allowed=allowed_matrix(jobs, sites),
+        gpu_count=np.repeat(fleet.gpu_count[:, None], n_step, axis=1),
+        throughput=fleet.throughput,
+        gpu_facility_mw=fleet.gpu_facility_mw,
+        green_mw=forecast.green_mw[sites].to_numpy().T.copy(),
+        ci_g_per_kwh=forecast.ci_g_per_kwh[sites].to_numpy().T.copy(),
+        import_limit_mw=limits.import_limit_mw[sites].to_numpy().T.copy(),
+        ptdf=limits.ptdf if use_ptdf else None,
+        base_flow_mw=limits.base_flow_mw.to_numpy().T.copy() if use_ptdf else None,
+        branch_limit_mw=limits.branch_limit_mw if use_ptdf else None,
+    )

@@ -1,0 +1,83 @@
+"""Solve a :class:`LinearProgram` with HiGHS; the outcome is a typed status, not an exception."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+import highspy
+import numpy as np
+
+from control.mpc.build import LinearProgram
+
+logger = logging.getLogger(__name__)
+
+
+class SolveStatus(StrEnum):
+    OPTIMAL = "optimal"
+    TIME_LIMIT = "time_limit"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    ERROR = "error"
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT)
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    status: SolveStatus
+    x: np.ndarray | None
+    objective: float
+    solve_s: float
+    iterations: int
+    message: str = ""
+
+
+_STATUS = {
+    highspy.HighsModelStatus.kOptimal: SolveStatus.OPTIMAL,
+    highspy.HighsModelStatus.kTimeLimit: SolveStatus.TIME_LIMIT,
+    highspy.HighsModelStatus.kInfeasible: SolveStatus.INFEASIBLE,
+    highspy.HighsModelStatus.kUnbounded: SolveStatus.UNBOUNDED,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: SolveStatus.INFEASIBLE,
+}
+
+
+def solve_lp(lp: LinearProgram, time_limit_s: float = 60.0, solver: str = "simplex") -> SolveResult:
+    """Solve with HiGHS (dual simplex by default)."""
+    h = highspy.Highs()
+    h.silent()
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("solver", solver)
+    model = highspy.HighsLp()
+    model.num_col_ = lp.a.shape[1]
+    model.num_row_ = lp.a.shape[0]
+    model.col_cost_ = lp.c
+    model.col_lower_ = lp.col_lb
+    model.col_upper_ = np.where(np.isinf(lp.col_ub), highspy.kHighsInf, lp.col_ub)
+    model.row_lower_ = np.where(np.isinf(lp.row_lb), -highspy.kHighsInf, lp.row_lb)
+    model.row_upper_ = np.where(np.isinf(lp.row_ub), highspy.kHighsInf, lp.row_ub)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = lp.a.indptr
+    model.a_matrix_.index_ = lp.a.indices
+    model.a_matrix_.value_ = lp.a.data
+    started = time.perf_counter()
+    h.passModel(model)
+    h.run()
+    elapsed = time.perf_counter() - started
+    model_status = h.getModelStatus()
+    status = _STATUS.get(model_status, SolveStatus.ERROR)
+    info = h.getInfo()
+    x = None
+    objective = float("nan")
+    if status.has_solution and info.primal_solution_status == 2:
+        x = np.asarray(h.getSolution().col_value)
+        objective = float(info.objective_function_value)
+    elif status.has_solution:
+        status = SolveStatus.ERROR if status is SolveStatus.OPTIMAL else status
+    logger.debug("HiGHS %s in %.3f s (%d cols, %d rows)", status, elapsed, model.num_col_, model.num_row_)
+    return SolveResult(status, x, objective, elapsed, int(info.simplex_iteration_count),
+                       h.modelStatusToString(model_status))

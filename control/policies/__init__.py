@@ -1,0 +1,22 @@
+"""Dispatch policies: the controller and the baselines it is measured against."""
+
+from __future__ import annotations
+
+from control.policies.agnostic import AgnosticPolicy
+from control.policies.base import Policy, StepDecision
+from control.policies.mpc import MpcPolicy
+from control.settings import Settings
+
+POLICY_NAMES = ("agnostic", "mpc")
+
+
+def make_policy(name: str, settings: Settings) -> Policy:
+    """Create a policy by name."""
+    if name == "agnostic":
+        return AgnosticPolicy()
+    if name == "mpc":
+        return MpcPolicy(settings.mpc)
+    raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}")
+
+
+__all__ = ["POLICY_NAMES", "AgnosticPolicy", "MpcPolicy", "Policy", "StepDecision", "make_policy"]

@@ -1,0 +1,66 @@
+"""The receding-horizon (model predictive) controller."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from control.fleet import FleetState
+from control.mpc import build_inputs, build_lp, extract_plan, round_first_step, solve_lp
+from control.policies.base import StepDecision
+from control.settings.core import MpcSettings
+from forecasts.bundle import ForecastBundle
+from grid_models.limits import GridLimits
+
+logger = logging.getLogger(__name__)
+
+
+class MpcPolicy:
+    """Solve the horizon LP with HiGHS, commit the first step as whole-GPU gangs.
+
+    Parameters
+    ----------
+    settings
+        The ``[mpc]`` settings.
+    use_network
+        Include line-flow (PTDF) constraints when the grid model provides them.
+    name
+        Policy name in reports.
+    """
+
+    def __init__(self, settings: MpcSettings, use_network: bool = True, name: str = "mpc") -> None:
+        self.settings = settings
+        self.use_network = use_network
+        self.name = name
+
+    def decide(self, state: FleetState, forecast: ForecastBundle, limits: GridLimits) -> StepDecision:
+        started = time.perf_counter()
+        inputs = build_inputs(state, forecast, limits, use_network=self.use_network)
+        if inputs.n_job == 0:
+            return StepDecision(allocation={}, status="no_jobs")
+        lp = build_lp(inputs, self.settings)
+        build_s = time.perf_counter() - started
+        result = solve_lp(lp, time_limit_s=self.settings.solver_time_limit_s)
+        flags: tuple[str, ...] = ()
+        if result.x is None:
+            logger.warning("MPC solve at %s ended %s; running deadline-critical jobs only", state.now, result.status)
+            first = np.zeros((inputs.n_job, inputs.n_site))  # no plan: only must-run jobs are placed
+            plan = None
+            flags = (f"solver_{result.status}",)
+        else:
+            plan = extract_plan(inputs, lp, result.x)
+            first = plan.gpus[:, :, 0]
+        decisions = round_first_step(inputs, first, self.settings.run_fraction_threshold)
+        names = state.fleet.names
+        allocation = {str(inputs.job_ids[j]): (names[s], gpus) for j, (s, gpus) in decisions.items()}
+        return StepDecision(
+            allocation=allocation,
+            status=str(result.status),
+            build_s=build_s,
+            solve_s=result.solve_s,
+            objective=result.objective,
+            flags=flags,
+            plan=plan,
+        )

@@ -1,0 +1,1 @@
+"""Human-readable output of a simulation: tables and plots."""

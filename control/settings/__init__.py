@@ -1,0 +1,91 @@
+"""Configuration: TOML files read once into frozen, validated settings.
+
+>>> from control.settings import load_settings
+>>> settings = load_settings("config/default.toml")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from control.settings.core import Settings
+from control.settings.errors import ConfigError
+
+__all__ = ["ConfigError", "Settings", "load_settings", "parse_settings"]
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and validate a TOML configuration file.
+
+    Relative paths inside the file are resolved against the file's directory.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, is not valid TOML, or holds an unknown key or a bad value.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; pass --config with a TOML file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return parse_settings(data, base_dir=path.parent.resolve(), source=str(path))
+
+
+def parse_settings(data: dict[str, Any], base_dir: Path | None = None, source: str = "<config>") -> Settings:
+    """Validate an already-parsed configuration mapping (see :func:`load_settings`)."""
+    try:
+        return Settings.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, source)) from None
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    """Turn pydantic's report into lines naming the key, the value and the fix."""
+    lines = [f"{source}: {exc.error_count()} problem(s) in the configuration:"]
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            valid = _valid_keys(Settings, error["loc"][:-1])
+            lines.append(
+                f"  - unknown key {loc!r}; valid keys here are: {', '.join(valid)}. "
+                "Remove or rename it."
+            )
+        elif error["type"] == "missing":
+            lines.append(f"  - {loc}: required key is missing; add it")
+        else:
+            value = error.get("input")
+            shown = repr(value) if not isinstance(value, dict) else "{...}"
+            lines.append(f"  - {loc} = {shown}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def _valid_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the (nested) model at ``loc``; list indices and dict keys are skipped."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        field = current.model_fields.get(str(part)) if hasattr(current, "model_fields") else None
+        if field is None:
+            continue
+        current = _model_of(field.annotation)
+    if current is None or not hasattr(current, "model_fields"):
+        return []
+    return sorted(current.model_fields)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,202 @@
+"""Core settings: the scenario, regions, sites, GPU models, jobs and the controller.
+
+Every physical quantity carries its unit in its name. Validation happens once, here; the rest of
+the code can trust a :class:`Settings` object.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from control.settings.accounting import AccountingSettings
+from control.settings.base import ConfigPath, FrozenModel
+from control.settings.forecast import ForecastSettings
+from control.settings.grid import GridSettings
+from control.settings.runtime import RuntimeSettings
+
+
+class ScenarioSettings(FrozenModel):
+    """``[scenario]``: what is simulated or controlled, and on which calendar."""
+
+    name: str = Field(min_length=1)
+    start: datetime
+    """First control step; must carry a UTC offset (e.g. ``2023-07-03T00:00:00+08:00``)."""
+    step_h: Literal[1] = 1
+    """Control step [h]. Only hourly steps are supported so far."""
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError(
+                f"start={value.isoformat()} has no UTC offset; write it with one, "
+                f"e.g. '{value.isoformat()}+08:00' or '{value.isoformat()}Z'"
+            )
+        return value.astimezone(timezone.utc)
+
+
+class RegionSettings(FrozenModel):
+    """``[[regions]]``: a grid region with its average emission factor."""
+
+    name: str = Field(min_length=1)
+    emission_factor_kg_per_kwh: float = Field(gt=0, le=2.0)
+    """Average grid emission factor [kgCO2/kWh] (location-based)."""
+    factor_source: str = ""
+    """Where the factor comes from (publication, year); shown in reports."""
+
+
+class GpuModelSettings(FrozenModel):
+    """``[gpu_models.NAME]``: power and speed of one GPU model."""
+
+    power_kw: float = Field(gt=0, le=5)
+    """IT power per busy GPU including its share of host, network and storage [kW]."""
+    throughput: float = Field(gt=0)
+    """Training throughput relative to the reference GPU model (reference = 1.0)."""
+
+
+class ConnectionSettings(FrozenModel):
+    """``[sites.connection]``: the site's grid connection (built as a pandapower network)."""
+
+    hv_kv: float = Field(default=220.0, gt=0)
+    """Voltage of the upstream substation [kV]."""
+    mv_kv: float = Field(default=110.0, gt=0)
+    """Voltage of the connection line and the site bus [kV]."""
+    transformer_mva: float = Field(gt=0)
+    """Rating of the substation transformer feeding the site [MVA]."""
+    line_km: float = Field(default=10.0, gt=0)
+    """Length of the connection line [km]."""
+    line_max_i_ka: float = Field(gt=0)
+    """Thermal rating of the connection line [kA]."""
+    background_load_mw: float = Field(default=0.0, ge=0)
+    """Other load fed through the same transformer [MW]."""
+    power_factor: float = Field(default=0.95, gt=0, le=1)
+    """Power factor of the data-centre load."""
+
+
+class SiteSettings(FrozenModel):
+    """``[[sites]]``: one data centre, its renewables, grid region and weather."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
+    label: str = ""
+    tier: str = ""
+    """Free label, e.g. ``east`` (load centre) or ``west`` (renewable base)."""
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    altitude_m: float = 0.0
+    region: str
+    it_capacity_mw: float = Field(gt=0)
+    pue: float = Field(ge=1.0, le=3.0)
+    gpu_model: str
+    gpu_count: int = Field(gt=0)
+    pv_capacity_mw: float = Field(default=0.0, ge=0)
+    """PV DC nameplate [MWp], co-located or contracted."""
+    pv_tilt_deg: float = Field(default=25.0, ge=0, le=90)
+    pv_azimuth_deg: float = Field(default=180.0, ge=0, lt=360)
+    pv_dc_ac_ratio: float = Field(default=1.2, gt=0)
+    wind_capacity_mw: float = Field(default=0.0, ge=0)
+    wind_turbine: str = "E-126/4200"
+    """Turbine type from windpowerlib's bundled library."""
+    wind_hub_height_m: float = Field(default=120.0, gt=10)
+    wind_farm_efficiency: float = Field(default=0.9, gt=0, le=1)
+    weather_file: ConfigPath
+    """EPW weather file (plain or .gz) of the nearest station."""
+    connection: ConnectionSettings
+
+    @field_validator("weather_file")
+    @classmethod
+    def _exists(cls, value):  # noqa: ANN001, ANN206 - pydantic signature
+        if not value.exists():
+            raise ValueError(
+                f"weather file {value} does not exist; give the path of an EPW file "
+                "(absolute, or relative to the config file)"
+            )
+        return value
+
+
+class JobsSettings(FrozenModel):
+    """``[jobs]``: where the deferrable jobs come from."""
+
+    file: ConfigPath
+    """CSV of jobs (see ``control.jobs.read_jobs`` for the columns)."""
+
+    @field_validator("file")
+    @classmethod
+    def _exists(cls, value):  # noqa: ANN001, ANN206
+        if not value.exists():
+            raise ValueError(f"jobs file {value} does not exist; give the path of a job CSV")
+        return value
+
+
+class MpcSettings(FrozenModel):
+    """``[mpc]``: the receding-horizon controller."""
+
+    horizon_h: int = Field(default=48, ge=1, le=24 * 14)
+    deadline_penalty_t_per_gpu_h: float = Field(default=10.0, gt=0)
+    """Penalty for reference-GPU-hours of work missing at a deadline [tCO2-equivalent]."""
+    early_bias_t_per_gpu_h: float = Field(default=1e-7, ge=0)
+    """Tiny preference for earlier work when emissions are equal [t per GPU-h per hour]."""
+    solver_time_limit_s: float = Field(default=60.0, gt=0)
+    run_fraction_threshold: float = Field(default=0.5, gt=0, le=1)
+    """A gang job runs in the committed step when the plan gives it at least this share of its GPUs."""
+
+
+class Settings(FrozenModel):
+    """The whole configuration, validated once and frozen."""
+
+    scenario: ScenarioSettings
+    regions: list[RegionSettings] = Field(min_length=1)
+    gpu_models: dict[str, GpuModelSettings] = Field(min_length=1)
+    sites: list[SiteSettings] = Field(min_length=1)
+    jobs: JobsSettings
+    mpc: MpcSettings = MpcSettings()
+    grid: GridSettings = GridSettings()
+    forecast: ForecastSettings = ForecastSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
+    accounting: AccountingSettings = AccountingSettings()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Settings:
+        region_names = [r.name for r in self.regions]
+        site_names = [s.name for s in self.sites]
+        for names, what in ((region_names, "region"), (site_names, "site")):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what} names must be unique; repeated: {dupes}")
+        for site in self.sites:
+            if site.region not in region_names:
+                raise ValueError(
+                    f"site {site.name!r} has region={site.region!r}, which is not defined; "
+                    f"defined regions: {region_names}. Add a [[regions]] entry or fix the name."
+                )
+            if site.gpu_model not in self.gpu_models:
+                raise ValueError(
+                    f"site {site.name!r} has gpu_model={site.gpu_model!r}, which is not defined; "
+                    f"defined models: {sorted(self.gpu_models)}. Add [gpu_models.{site.gpu_model}]."
+                )
+            gpu_it_mw = site.gpu_count * self.gpu_models[site.gpu_model].power_kw / 1000.0
+            if gpu_it_mw > site.it_capacity_mw * (1 + 1e-9):
+                raise ValueError(
+                    f"site {site.name!r}: {site.gpu_count} GPUs x "
+                    f"{self.gpu_models[site.gpu_model].power_kw} kW = {gpu_it_mw:.2f} MW exceeds "
+                    f"it_capacity_mw={site.it_capacity_mw}; lower gpu_count or raise the capacity"
+                )
+        return self
+
+    def site(self, name: str) -> SiteSettings:
+        for site in self.sites:
+            if site.name == name:
+                return site
+        raise KeyError(f"unknown site {name!r}; sites are {[s.name for s in self.sites]}")
+
+    def region(self, name: str) -> RegionSettings:
+        for region in self.regions:
+            if region.name == name:
+                return region
+        raise KeyError(f"unknown region {name!r}; regions are {[r.name for r in self.regions]}")
+
+    @property
+    def site_names(self) -> list[str]:
+        return [s.name for s in self.sites]

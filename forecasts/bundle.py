@@ -1,0 +1,58 @@
+"""The forecast bundle: everything the controller believes about the next hours, with its issue time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+class LookAheadError(ValueError):
+    """A forecast was asked for data that was not yet observed at its issue time."""
+
+
+@dataclass(frozen=True)
+class ForecastBundle:
+    """Forecasts for one control step.
+
+    Attributes
+    ----------
+    issue_time
+        When the forecast was made (UTC). Nothing observed after it may have been used.
+    index
+        Hourly interval starts (UTC) the forecast covers.
+    pv_mw, wind_mw
+        Site PV and wind power [MW], index x site.
+    ci_g_per_kwh
+        Grid carbon intensity seen by each site [gCO2/kWh], index x site.
+    quantiles
+        Optional quantile frames, e.g. ``"pv_mw_p10"``.
+    method
+        Name of the method that made it (``"actual"`` for realised values).
+    """
+
+    issue_time: pd.Timestamp
+    index: pd.DatetimeIndex
+    pv_mw: pd.DataFrame
+    wind_mw: pd.DataFrame
+    ci_g_per_kwh: pd.DataFrame
+    quantiles: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    method: str = "perfect"
+
+    def __post_init__(self) -> None:
+        if self.issue_time.tzinfo is None:
+            raise ValueError(f"issue_time {self.issue_time} is naive; give a UTC timestamp")
+        for name in ("pv_mw", "wind_mw", "ci_g_per_kwh"):
+            frame = getattr(self, name)
+            if not frame.index.equals(self.index):
+                raise ValueError(f"{name} is not on the bundle's index")
+
+    @property
+    def green_mw(self) -> pd.DataFrame:
+        """Own or contracted renewable supply per site [MW]."""
+        return self.pv_mw + self.wind_mw
+
+    @property
+    def sites(self) -> list[str]:
+        return list(self.pv_mw.columns)
