@@ -42,7 +42,7 @@ class MpcPolicy:
             return StepDecision(allocation={}, status="no_jobs")
         lp = build_lp(inputs, self.settings)
         build_s = time.perf_counter() - started
-        result = solve_lp(lp, time_limit_s=self.settings.solver_time_limit_s)
+        result = solve_lp(lp, time_limit_s=self.settings.solver_time_limit_s, solver=self.settings.solver)
         flags: tuple[str, ...] = ()
         if result.x is None:
             logger.warning("MPC solve at %s ended %s; running deadline-critical jobs only", state.now, result.status)

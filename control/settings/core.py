@@ -139,6 +139,8 @@ class MpcSettings(FrozenModel):
     early_bias_t_per_gpu_h: float = Field(default=1e-7, ge=0)
     """Tiny preference for earlier work when emissions are equal [t per GPU-h per hour]."""
     solver_time_limit_s: float = Field(default=60.0, gt=0)
+    solver: Literal["ipm", "simplex"] = "ipm"
+    """HiGHS algorithm: interior point with crossover (faster on these models here) or dual simplex."""
     run_fraction_threshold: float = Field(default=0.5, gt=0, le=1)
     """A gang job runs in the committed step when the plan gives it at least this share of its GPUs."""
 

@@ -1,0 +1,106 @@
+"""The LP keeps its constraints, and it moves work to green hours and green sites.
+
+Small hand-made instances (two sites, a few hours): the numbers are chosen to make the right
+answer obvious, not to look like real data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from control.mpc import build_lp, extract_plan, round_first_step, solve_lp
+from control.mpc.inputs import MpcInputs
+from control.settings.core import MpcSettings
+
+SETTINGS = MpcSettings()
+
+
+def _inputs(**overrides) -> MpcInputs:
+    n_site, n_step = 2, 6
+    base = dict(
+        job_ids=np.array(["j0", "j1"]),
+        remaining_gpu_h=np.array([20.0, 30.0]),
+        gpus=np.array([10.0, 10.0]),
+        release_step=np.array([0, 1]),
+        deadline_step=np.array([4, 6]),
+        priority=np.array([0.0, 0.0]),
+        allowed=np.ones((2, n_site), dtype=bool),
+        gpu_count=np.full((n_site, n_step), 10.0),
+        throughput=np.array([1.0, 0.5]),
+        gpu_facility_mw=np.array([0.01, 0.01]),
+        green_mw=np.zeros((n_site, n_step)),
+        ci_g_per_kwh=np.array([[500.0] * n_step, [600.0] * n_step]),
+        import_limit_mw=np.full((n_site, n_step), 1.0),
+    )
+    base.update(overrides)
+    return MpcInputs(**base)
+
+
+def _solve(inp: MpcInputs):
+    lp = build_lp(inp, SETTINGS)
+    result = solve_lp(lp)
+    assert result.status == "optimal"
+    return lp, extract_plan(inp, lp, result.x)
+
+
+def test_work_windows_capacity_and_limits_hold() -> None:
+    inp = _inputs()
+    lp, plan = _solve(inp)
+    done = (plan.gpus * inp.throughput[None, :, None]).sum(axis=(1, 2))
+    np.testing.assert_allclose(done + plan.unmet_gpu_h, inp.remaining_gpu_h, atol=1e-6)
+    assert plan.unmet_gpu_h.max() < 1e-6
+    assert plan.gpus[0, :, 4:].sum() == 0  # nothing after j0's deadline
+    assert plan.gpus[1, :, :1].sum() == 0  # nothing before j1's release
+    assert (plan.gpus.sum(axis=0) <= inp.gpu_count + 1e-6).all()
+    assert (plan.gpus.sum(axis=1) <= inp.gpus[:, None] + 1e-6).all()  # one gang per job
+    load = (plan.gpus.sum(axis=0) * inp.gpu_facility_mw[:, None])
+    np.testing.assert_allclose(load, plan.green_mw + plan.grid_mw, atol=1e-6)
+    assert (plan.grid_mw <= inp.import_limit_mw + 1e-6).all()
+
+
+def test_work_moves_to_green_hours() -> None:
+    green = np.zeros((2, 6))
+    green[1, 2:4] = 0.2  # site 1 has green power in hours 2-3, enough for both gangs
+    gpu_count = np.vstack([np.full(6, 10.0), np.full(6, 20.0)])
+    inp = _inputs(green_mw=green, remaining_gpu_h=np.array([10.0, 10.0]), deadline_step=np.array([6, 6]),
+                  release_step=np.array([0, 0]), gpu_count=gpu_count)
+    _, plan = _solve(inp)
+    assert plan.grid_mw.sum() < 1e-6  # all work runs on green power
+    assert plan.gpus[:, 1, 2:4].sum() == pytest.approx(40.0)
+
+
+def test_deadline_pressure_overrides_green() -> None:
+    green = np.zeros((2, 6))
+    green[:, 5] = 1.0  # green only after the deadline
+    inp = _inputs(green_mw=green, deadline_step=np.array([2, 6]), remaining_gpu_h=np.array([20.0, 0.5]))
+    _, plan = _solve(inp)
+    assert plan.unmet_gpu_h[0] < 1e-6
+    assert plan.gpus[0, 0, :2].sum() == pytest.approx(20.0)  # the fast site, before the deadline
+
+
+def test_impossible_deadline_is_a_reported_miss_not_an_infeasible_model() -> None:
+    inp = _inputs(remaining_gpu_h=np.array([1000.0, 10.0]))
+    _, plan = _solve(inp)
+    assert plan.unmet_gpu_h[0] > 900
+
+
+def test_line_limits_bind() -> None:
+    ptdf = np.array([[1.0, 1.0]])  # one corridor feeds both sites
+    inp = _inputs(ptdf=ptdf, base_flow_mw=np.zeros((1, 6)), branch_limit_mw=np.array([0.05]),
+                  remaining_gpu_h=np.array([20.0, 10.0]))
+    _, plan = _solve(inp)
+    assert plan.grid_mw.sum(axis=0).max() <= 0.05 + 1e-6
+
+
+def test_rounding_gives_whole_gangs_within_capacity() -> None:
+    inp = _inputs(release_step=np.array([0, 0]))
+    first = np.array([[6.0, 0.0], [4.0, 5.0]])
+    decisions = round_first_step(inp, first, threshold=0.5)
+    for j, (s, gpus) in decisions.items():
+        assert gpus == inp.gpus[j]
+    used = np.zeros(2)
+    for s, gpus in decisions.values():
+        used[s] += gpus
+    assert (used <= inp.gpu_count[:, 0]).all()
+    assert decisions[0] == (0, 10)
