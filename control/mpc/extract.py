@@ -49,7 +49,7 @@ def round_first_step(
     """Whole-gang decisions for step 0.
 
     A released job runs, with all its GPUs on one site, when the plan gives it at least
-    ``threshold`` of its gang in step 0, or when its slack is below ``must_run_slack_h`` hours.
+    ``threshold`` of the work its gang could usefully do in step 0 (all of it, or what is left), or when its slack is below ``must_run_slack_h`` hours.
     Jobs are placed in order: must-run first, then priority, then planned share; each on the site
     the plan used most if it has GPUs and power (green forecast + import limit) left, else on
     another allowed site with room (must-run jobs only).
@@ -60,7 +60,12 @@ def round_first_step(
         job row -> (site column, GPUs).
     """
     released = inp.release_step <= 0
-    share = first_step_gpus.sum(axis=1) / inp.gpus
+    # Share of what the gang could usefully do this hour: a job with less than an hour of work
+    # left is planned at a fraction of its gang, and must still run to finish.
+    planned_work = first_step_gpus @ inp.throughput
+    best_site = np.argmax(first_step_gpus, axis=1)
+    useful_work = np.minimum(inp.gpus * inp.throughput[best_site], inp.remaining_gpu_h)
+    share = planned_work / np.maximum(useful_work, 1e-12)
     must_run = released & (slack_hours(inp) < must_run_slack_h)
     candidate = released & ((share >= threshold - 1e-9) | must_run)
     order = np.lexsort((-share, -inp.priority, ~must_run))

@@ -104,3 +104,12 @@ def test_rounding_gives_whole_gangs_within_capacity() -> None:
         used[s] += gpus
     assert (used <= inp.gpu_count[:, 0]).all()
     assert decisions[0] == (0, 10)
+
+
+def test_last_partial_hour_still_runs() -> None:
+    """A job with a third of an hour of work left, due now, runs although the plan gives it 1/3 of its gang."""
+    inp = _inputs(release_step=np.array([0, 0]), remaining_gpu_h=np.array([3.0, 30.0]),
+                  deadline_step=np.array([1, 6]))
+    first = np.array([[3.0, 0.0], [0.0, 0.0]])
+    decisions = round_first_step(inp, first, threshold=0.5)
+    assert decisions[0] == (0, 10)
