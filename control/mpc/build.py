@@ -5,15 +5,19 @@ Variables
 ``x[j,s,t]``  GPUs of job ``j`` busy at site ``s`` in step ``t`` (only where the job may run)
 ``g[s,t]``    green power used [MW]        0 <= g <= green forecast
 ``m[s,t]``    grid import [MW]             0 <= m <= import limit
+``e[s,t]``    green power exported [MW]    0 <= e <= export limit   (the rest is curtailed)
 ``u[j]``      work missing at the deadline (or still needed inside the horizon) [ref-GPU h]
 
 Constraints (one ``define_*`` function per family)
 ---------------------------------------------------
 balance      sum_j x * P_s - g - m = 0                         (facility power, MW)
+green split  g + e <= green forecast
 gpu capacity sum_j x <= GPUs_s
 gang rate    sum_s x[j,s,t] <= gpus_j                          (a job is one gang)
 work         need_j <= sum x * k_s + u_j <= remaining_j
-lines        -F <= base + PTDF m <= F                          (when a network is given)
+lines        -F' <= base + PTDF (m - e) <= F'                  (when a network is given;
+             F' = max(F, |base|): a branch already overloaded without the data centres
+             may not get worse)
 
 Objective [tCO2]: grid emissions + deadline penalty - value of work done now, where the value of
 a reference-GPU hour is the mean grid cost of the cheapest allowed site over the horizon (the
@@ -27,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from control.mpc.classes import required_in_horizon
 from control.mpc.inputs import MpcInputs
 from control.settings.core import MpcSettings
 
@@ -41,6 +46,7 @@ class VariableIndex:
     n_x: int
     g0: int
     m0: int
+    e0: int
     u0: int
     n_col: int
 
@@ -68,13 +74,6 @@ def job_windows(inp: MpcInputs) -> tuple[np.ndarray, np.ndarray]:
     return start, end
 
 
-def required_in_horizon(inp: MpcInputs) -> np.ndarray:
-    """Work each job must do inside the horizon so its deadline stays reachable [ref-GPU h]."""
-    best_rate = inp.gpus * np.where(inp.allowed, inp.throughput[None, :], 0.0).max(axis=1)
-    hours_after = np.maximum(inp.deadline_step - inp.n_step, 0)
-    return np.maximum(inp.remaining_gpu_h - best_rate * hours_after, 0.0)
-
-
 def define_variables(inp: MpcInputs) -> VariableIndex:
     start, end = job_windows(inp)
     steps = np.arange(inp.n_step)
@@ -83,7 +82,8 @@ def define_variables(inp: MpcInputs) -> VariableIndex:
     job, site, step = np.nonzero(mask)
     n_x = len(job)
     n_st = inp.n_site * inp.n_step
-    return VariableIndex(job, site, step, n_x, n_x, n_x + n_st, n_x + 2 * n_st, n_x + 2 * n_st + inp.n_job)
+    return VariableIndex(job, site, step, n_x, n_x, n_x + n_st, n_x + 2 * n_st, n_x + 3 * n_st,
+                         n_x + 3 * n_st + inp.n_job)
 
 
 def define_bounds(inp: MpcInputs, idx: VariableIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -91,14 +91,16 @@ def define_bounds(inp: MpcInputs, idx: VariableIndex) -> tuple[np.ndarray, np.nd
     ub = np.empty(idx.n_col)
     ub[: idx.n_x] = inp.gpus[idx.job]
     ub[idx.g0 : idx.m0] = np.maximum(inp.green_mw, 0.0).ravel()
-    ub[idx.m0 : idx.u0] = np.maximum(inp.import_limit_mw, 0.0).ravel()
+    ub[idx.m0 : idx.e0] = np.maximum(inp.import_limit_mw, 0.0).ravel()
+    export = inp.export_limit_mw if inp.export_limit_mw is not None else inp.green_mw
+    ub[idx.e0 : idx.u0] = np.maximum(np.minimum(export, inp.green_mw), 0.0).ravel()
     ub[idx.u0 :] = np.inf
     return lb, ub
 
 
 def define_objective(inp: MpcInputs, idx: VariableIndex, settings: MpcSettings) -> np.ndarray:
     c = np.zeros(idx.n_col)
-    c[idx.m0 : idx.u0] = (inp.ci_g_per_kwh / 1000.0).ravel()  # t per MWh over one hour
+    c[idx.m0 : idx.e0] = (inp.ci_g_per_kwh / 1000.0).ravel()  # t per MWh over one hour
     c[idx.u0 :] = settings.deadline_penalty_t_per_gpu_h * (1.0 + inp.priority)
     grid_cost_per_gpu_h = (inp.ci_g_per_kwh / 1000.0) * (inp.gpu_facility_mw / inp.throughput)[:, None]
     mean_cost = grid_cost_per_gpu_h.mean(axis=1)  # (n_site,)
@@ -118,6 +120,14 @@ def define_balance(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, n
     vals = np.concatenate([inp.gpu_facility_mw[idx.site], -np.ones(n_st), -np.ones(n_st)])
     a = sp.coo_matrix((vals, (rows, cols)), shape=(n_st, idx.n_col))
     return a, np.zeros(n_st), np.zeros(n_st)
+
+
+def define_green_split(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:
+    n_st = inp.n_site * inp.n_step
+    rows = np.concatenate([np.arange(n_st), np.arange(n_st)])
+    cols = np.concatenate([idx.g0 + np.arange(n_st), idx.e0 + np.arange(n_st)])
+    a = sp.coo_matrix((np.ones(2 * n_st), (rows, cols)), shape=(n_st, idx.n_col))
+    return a, np.full(n_st, -np.inf), np.maximum(inp.green_mw, 0.0).ravel()
 
 
 def define_gpu_capacity(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:
@@ -148,16 +158,21 @@ def define_line_limits(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matri
     if inp.ptdf is None or inp.base_flow_mw is None or inp.branch_limit_mw is None:
         return sp.coo_matrix((0, idx.n_col)), np.zeros(0), np.zeros(0)
     n_branch = inp.ptdf.shape[0]
-    # Row (l, t) = sum_s ptdf[l, s] * m[s, t]: kron(ptdf, I_T) maps m (s-major) to rows (l-major).
+    # Row (l, t) = sum_s ptdf[l, s] * (m - e)[s, t]: kron(ptdf, I_T) maps (s-major) columns to
+    # (l-major) rows.
     block = sp.kron(sp.csr_matrix(inp.ptdf), sp.identity(inp.n_step), format="coo")
-    a = sp.coo_matrix((block.data, (block.row, block.col + idx.m0)), shape=(n_branch * inp.n_step, idx.n_col))
-    limit = np.repeat(inp.branch_limit_mw, inp.n_step)
+    rows = np.concatenate([block.row, block.row])
+    cols = np.concatenate([block.col + idx.m0, block.col + idx.e0])
+    vals = np.concatenate([block.data, -block.data])
+    a = sp.coo_matrix((vals, (rows, cols)), shape=(n_branch * inp.n_step, idx.n_col))
     base = inp.base_flow_mw.ravel()
+    limit = np.maximum(np.repeat(inp.branch_limit_mw, inp.n_step), np.abs(base))
     return a, -limit - base, limit - base
 
 
 CONSTRAINT_FAMILIES = {
     "balance": define_balance,
+    "green_split": define_green_split,
     "gpu_capacity": define_gpu_capacity,
     "gang_rate": define_gang_rate,
     "work": define_work,

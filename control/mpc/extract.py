@@ -18,6 +18,7 @@ class Plan:
     """(n_job, n_site, n_step) fractional GPUs."""
     green_mw: np.ndarray
     grid_mw: np.ndarray
+    export_mw: np.ndarray
     unmet_gpu_h: np.ndarray
 
 
@@ -29,30 +30,34 @@ def extract_plan(inp: MpcInputs, lp: LinearProgram, x: np.ndarray) -> Plan:
     return Plan(
         gpus=gpus,
         green_mw=x[idx.g0 : idx.m0].reshape(shape),
-        grid_mw=x[idx.m0 : idx.u0].reshape(shape),
+        grid_mw=x[idx.m0 : idx.e0].reshape(shape),
+        export_mw=x[idx.e0 : idx.u0].reshape(shape),
         unmet_gpu_h=x[idx.u0 :],
     )
 
 
-def slack_hours(inp: MpcInputs) -> np.ndarray:
-    """Hours to spare before a job must run flat out at its fastest allowed site to finish."""
-    best_rate = inp.gpus * np.where(inp.allowed, inp.throughput[None, :], 0.0).max(axis=1)
-    return inp.deadline_step - inp.remaining_gpu_h / np.maximum(best_rate, 1e-12)
+def site_slack_hours(inp: MpcInputs) -> np.ndarray:
+    """(n_job, n_site) hours to spare if the job ran flat out at that site until done (-inf where not allowed)."""
+    rate = inp.gpus[:, None] * inp.throughput[None, :]
+    slack = inp.deadline_step[:, None] - inp.remaining_gpu_h[:, None] / np.maximum(rate, 1e-12)
+    return np.where(inp.allowed, slack, -np.inf)
 
 
 def round_first_step(
     inp: MpcInputs,
     first_step_gpus: np.ndarray,
     threshold: float,
-    must_run_slack_h: float = 1.5,
+    must_run_slack_h: float = 2.0,
 ) -> dict[int, tuple[int, int]]:
     """Whole-gang decisions for step 0.
 
     A released job runs, with all its GPUs on one site, when the plan gives it at least
-    ``threshold`` of the work its gang could usefully do in step 0 (all of it, or what is left), or when its slack is below ``must_run_slack_h`` hours.
-    Jobs are placed in order: must-run first, then priority, then planned share; each on the site
-    the plan used most if it has GPUs and power (green forecast + import limit) left, else on
-    another allowed site with room (must-run jobs only).
+    ``threshold`` of the work its gang could usefully do in step 0 (all of it, or what is left),
+    or when its slack at its fastest allowed site is below ``must_run_slack_h`` hours. Jobs are
+    placed in order: must-run first, then priority, then planned share. A job goes to the site the
+    plan used most if it has GPUs and power (green forecast + import limit) left and the job can
+    still meet its deadline there; otherwise (must-run jobs) to the allowed site with the most
+    slack that has room.
 
     Returns
     -------
@@ -60,13 +65,12 @@ def round_first_step(
         job row -> (site column, GPUs).
     """
     released = inp.release_step <= 0
-    # Share of what the gang could usefully do this hour: a job with less than an hour of work
-    # left is planned at a fraction of its gang, and must still run to finish.
     planned_work = first_step_gpus @ inp.throughput
     best_site = np.argmax(first_step_gpus, axis=1)
     useful_work = np.minimum(inp.gpus * inp.throughput[best_site], inp.remaining_gpu_h)
     share = planned_work / np.maximum(useful_work, 1e-12)
-    must_run = released & (slack_hours(inp) < must_run_slack_h)
+    site_slack = site_slack_hours(inp)
+    must_run = released & (site_slack.max(axis=1) < must_run_slack_h)
     candidate = released & ((share >= threshold - 1e-9) | must_run)
     order = np.lexsort((-share, -inp.priority, ~must_run))
     gpu_left = inp.gpu_count[:, 0].astype(float).copy()
@@ -76,14 +80,13 @@ def round_first_step(
         if not candidate[j]:
             continue
         need = inp.gpus[j]
-        preferred = np.argsort(-first_step_gpus[j])
-        sites = preferred if not must_run[j] else np.concatenate(
-            [preferred[first_step_gpus[j, preferred] > 0], np.argsort(-inp.throughput)]
-        )
+        planned = [s for s in np.argsort(-first_step_gpus[j]) if first_step_gpus[j, s] > 0]
+        on_time = [s for s in planned if site_slack[j, s] >= min(must_run_slack_h, site_slack[j].max()) - 1e-9]
+        sites = on_time if not must_run[j] else on_time + list(np.argsort(-site_slack[j]))
+        if not must_run[j] and not sites:
+            sites = planned[:1] if site_slack[j, planned[0]] >= 1.0 else list(np.argsort(-site_slack[j]))[:1]
         for s in sites:
             if not inp.allowed[j, s]:
-                continue
-            if not must_run[j] and first_step_gpus[j, s] <= 0:
                 continue
             power = need * inp.gpu_facility_mw[s]
             if gpu_left[s] >= need and power_left[s] >= power - 1e-9:

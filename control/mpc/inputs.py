@@ -45,12 +45,16 @@ class MpcInputs:
     """(n_site, n_step) grid carbon intensity [gCO2/kWh]."""
     import_limit_mw: np.ndarray
     """(n_site, n_step)."""
+    export_limit_mw: np.ndarray | None = None
+    """(n_site, n_step) most renewables may push into the grid; None = no limit."""
     ptdf: np.ndarray | None = None
     """(n_branch, n_site) MW of branch flow per MW drawn."""
     base_flow_mw: np.ndarray | None = None
     """(n_branch, n_step)."""
     branch_limit_mw: np.ndarray | None = None
     """(n_branch,)."""
+    required_gpu_h: np.ndarray | None = None
+    """Work that must be done inside the horizon; None = derived from each job's deadline."""
 
     @property
     def n_job(self) -> int:
@@ -88,6 +92,7 @@ def build_inputs(
     n_step = len(forecast.index)
     sites = fleet.names
     use_ptdf = use_network and limits.has_network
+    big = 1e6  # a grid-blind controller sees no import or export limit
     return MpcInputs(
         job_ids=jobs["job_id"].to_numpy(),
         remaining_gpu_h=jobs["remaining_gpu_h"].to_numpy(dtype=float),
@@ -101,7 +106,10 @@ def build_inputs(
         gpu_facility_mw=fleet.gpu_facility_mw,
         green_mw=forecast.green_mw[sites].to_numpy().T.copy(),
         ci_g_per_kwh=forecast.ci_g_per_kwh[sites].to_numpy().T.copy(),
-        import_limit_mw=limits.import_limit_mw[sites].to_numpy().T.copy(),
+        import_limit_mw=(limits.import_limit_mw[sites].to_numpy().T.copy() if use_network
+                         else np.full((len(sites), n_step), big)),
+        export_limit_mw=(limits.export_limit_mw[sites].to_numpy().T.copy() if use_network
+                         else np.full((len(sites), n_step), big)),
         ptdf=limits.ptdf if use_ptdf else None,
         base_flow_mw=limits.base_flow_mw.to_numpy().T.copy() if use_ptdf else None,
         branch_limit_mw=limits.branch_limit_mw if use_ptdf else None,

@@ -9,6 +9,8 @@ import numpy as np
 
 from control.fleet import FleetState
 from control.mpc import build_inputs, build_lp, extract_plan, round_first_step, solve_lp
+from control.mpc.classes import aggregate, class_keys, disaggregate_first_step
+from control.mpc.extract import site_slack_hours
 from control.policies.base import StepDecision
 from control.settings.core import MpcSettings
 from forecasts.bundle import ForecastBundle
@@ -40,7 +42,9 @@ class MpcPolicy:
         inputs = build_inputs(state, forecast, limits, use_network=self.use_network)
         if inputs.n_job == 0:
             return StepDecision(allocation={}, status="no_jobs")
-        lp = build_lp(inputs, self.settings)
+        class_of_job = class_keys(inputs)
+        classes = aggregate(inputs, class_of_job)
+        lp = build_lp(classes, self.settings)
         build_s = time.perf_counter() - started
         result = solve_lp(lp, time_limit_s=self.settings.solver_time_limit_s, solver=self.settings.solver)
         flags: tuple[str, ...] = ()
@@ -50,8 +54,8 @@ class MpcPolicy:
             plan = None
             flags = (f"solver_{result.status}",)
         else:
-            plan = extract_plan(inputs, lp, result.x)
-            first = plan.gpus[:, :, 0]
+            plan = extract_plan(classes, lp, result.x)
+            first = disaggregate_first_step(inputs, class_of_job, plan.gpus[:, :, 0], site_slack_hours(inputs))
         decisions = round_first_step(inputs, first, self.settings.run_fraction_threshold)
         names = state.fleet.names
         allocation = {str(inputs.job_ids[j]): (names[s], gpus) for j, (s, gpus) in decisions.items()}
