@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from control.fleet import Fleet
@@ -18,7 +19,10 @@ from forecasts.provider import PerfectForecastProvider
 from forecasts.solar import PvPlant, pv_power_mw
 from forecasts.weather import read_epw, weather_on_index
 from forecasts.wind import WindFarm, wind_power_mw
-from grid_models.connection import ConnectionSpec, SiteConnectionGrid
+from grid_models.china import build_china_grid, read_demand
+from grid_models.composite import CompositeGrid
+from grid_models.connection import ConnectionSpec, SiteConnectionGrid, check_connection_capacity
+from grid_models.network import NetworkError, NetworkGrid, load_network
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ class Scenario:
     index: pd.DatetimeIndex
     """Hourly control steps of the run."""
     provider: PerfectForecastProvider
-    grid: SiteConnectionGrid
+    grid: CompositeGrid
 
 
 def site_supply_mw(settings: Settings, index: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -57,12 +61,55 @@ def site_carbon_intensity(settings: Settings, index: pd.DatetimeIndex) -> pd.Dat
     return pd.DataFrame({name: pd.Series(v, index=index) for name, v in values.items()})
 
 
-def grid_from_settings(settings: Settings) -> SiteConnectionGrid:
-    specs = [
-        ConnectionSpec(site=s.name, **s.connection.model_dump())
-        for s in settings.sites
-    ]
-    return SiteConnectionGrid(specs)
+def hour_of_year(index: pd.DatetimeIndex, utc_offset_h: float = 8.0) -> np.ndarray:
+    """Local hour of the (non-leap) year of each UTC hour, for hourly profiles of a typical year."""
+    local = index.tz_convert("UTC") + pd.Timedelta(hours=utc_offset_h)
+    day = np.minimum(local.dayofyear.to_numpy() - 1, 364)
+    return day * 24 + local.hour.to_numpy()
+
+
+def grid_from_settings(settings: Settings, index: pd.DatetimeIndex) -> CompositeGrid:
+    """Site connections (with their background load over ``index``) and the optional network."""
+    grid = settings.grid
+    fleet = Fleet.from_settings(settings)
+    specs = [ConnectionSpec(site=s.name, **s.connection.model_dump()) for s in settings.sites]
+    for spec, facility_mw in zip(specs, fleet.gpu_facility_mw * fleet.gpu_count, strict=True):
+        check_connection_capacity(spec, facility_mw)
+    background = None
+    demand = read_demand(grid.china_data / "Hourly_demand_of_31_province_China_modified_V2.1.csv.gz") if grid.china_data else None
+    if grid.background_profile == "province_demand":
+        hours = hour_of_year(index)
+        columns = {}
+        for spec in specs:
+            province = grid.site_provinces.get(spec.site)
+            if province not in demand.columns:
+                raise NetworkError(f"site {spec.site!r} has province {province!r}; provinces are {sorted(demand.columns)}")
+            shape = demand[province] / demand[province].max()
+            columns[spec.site] = spec.background_load_mw * shape.to_numpy()[hours]
+        background = pd.DataFrame(columns, index=index)
+    connections = SiteConnectionGrid(specs, background, grid.linear_margin, grid.max_loading_pct,
+                                     grid.vm_min_pu, grid.vm_max_pu)
+    network = None
+    if grid.network == "china":
+        china = build_china_grid(grid.china_data)
+        unknown = {s: p for s, p in grid.site_provinces.items() if p not in china.bus_of}
+        if unknown or set(grid.site_provinces) != set(settings.site_names):
+            raise NetworkError(
+                f"[grid.site_provinces] must map every site to a province; unknown {unknown}, "
+                f"missing {sorted(set(settings.site_names) - set(grid.site_provinces))}"
+            )
+        network = NetworkGrid(
+            china.net, {s: china.bus_of[p] for s, p in grid.site_provinces.items()},
+            base_injections=lambda idx: china.injections_mw(hour_of_year(idx)),
+            max_loading_pct=grid.max_loading_pct, vm_min_pu=grid.vm_min_pu, vm_max_pu=grid.vm_max_pu,
+        )
+    elif grid.network is not None:
+        unknown_sites = sorted(set(grid.site_buses) - set(settings.site_names))
+        if unknown_sites:
+            raise NetworkError(f"[grid.site_buses] names unknown sites {unknown_sites}; sites are {settings.site_names}")
+        network = NetworkGrid(load_network(grid.network), grid.site_buses, max_loading_pct=grid.max_loading_pct,
+                              vm_min_pu=grid.vm_min_pu, vm_max_pu=grid.vm_max_pu)
+    return CompositeGrid(connections, network)
 
 
 def load_scenario(settings: Settings, days: int) -> Scenario:
@@ -84,5 +131,5 @@ def load_scenario(settings: Settings, days: int) -> Scenario:
         jobs=jobs[in_run].reset_index(drop=True),
         index=index,
         provider=PerfectForecastProvider(pv, wind, ci),
-        grid=grid_from_settings(settings),
+        grid=grid_from_settings(settings, series_index),
     )

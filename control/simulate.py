@@ -60,6 +60,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
     site_rows: list[pd.DataFrame] = []
     step_rows: list[dict] = []
     steps = tqdm(scenario.index, desc=f"simulate {policy.name}", unit="h", disable=not progress, leave=False)
+    grid_settings = scenario.settings.grid
     for now in steps:
         active_mask = (jobs["release"] <= now) & (jobs["remaining_gpu_h"] > _EPS_GPU_H)
         state = FleetState(
@@ -67,32 +68,45 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
             upcoming=jobs[jobs["release"] > now].reset_index(drop=True),
         )
         forecast = scenario.provider.forecast(now, horizon_h)
-        limits = scenario.grid.limits(forecast.index, forecast.green_mw)
-        started = time.perf_counter()
-        decision = policy.decide(state, forecast, limits)
-        decide_s = time.perf_counter() - started
-        _check_decision(decision, state, site_pos)
-
         actual = scenario.provider.actual(pd.DatetimeIndex([now]))
-        actual_limits = scenario.grid.limits(actual.index, actual.green_mw)
-        gpu_h = np.zeros(len(fleet.names))  # GPU-hours used per site this hour
+        decide_s = build_s = solve_s = 0.0
+        for attempt in range(grid_settings.max_resolves + 1):
+            limits = scenario.grid.limits(forecast.index, forecast.green_mw)
+            started = time.perf_counter()
+            decision = policy.decide(state, forecast, limits)
+            decide_s += time.perf_counter() - started
+            build_s += decision.build_s
+            solve_s += decision.solve_s
+            _check_decision(decision, state, site_pos)
+            gpu_h, work = _gpu_hours(decision, jobs, fleet, site_pos)
+            settled = _settle_hour(scenario, now, gpu_h, actual, scenario.grid.limits(actual.index, actual.green_mw))
+            ac = _ac_check(scenario, now, settled) if grid_settings.ac_check else None
+            grid_aware = getattr(policy, "grid_aware", False)
+            if ac is None or not ac.converged or ac.violation_mw <= 1e-6 or not grid_aware:
+                break
+            if attempt < grid_settings.max_resolves:
+                logger.info("step %s: AC check found %s over limit; tightening and re-solving", now, ac.overloaded)
+                scenario.grid.tighten(list(ac.overloaded), grid_settings.tighten_factor)
         for job_id, (site, gpus) in decision.allocation.items():
             s = site_pos[site]
-            k = fleet.throughput[s]
-            work = min(jobs.at[job_id, "remaining_gpu_h"], gpus * k)
-            used_gpu_h = work / k
-            gpu_h[s] += used_gpu_h
-            it_mwh = used_gpu_h * fleet.gpu_it_mw[s]
-            dispatch_rows.append((now, job_id, site, gpus, work, it_mwh, it_mwh * fleet.pue[s]))
-            jobs.at[job_id, "remaining_gpu_h"] -= work
+            done = work[job_id]
+            it_mwh = done / fleet.throughput[s] * fleet.gpu_it_mw[s]
+            dispatch_rows.append((now, job_id, site, gpus, done, it_mwh, it_mwh * fleet.pue[s]))
+            jobs.at[job_id, "remaining_gpu_h"] -= done
             jobs.at[job_id, "site"] = site
             if jobs.at[job_id, "remaining_gpu_h"] <= _EPS_GPU_H:
                 jobs.at[job_id, "finished"] = now + pd.Timedelta(hours=1)
-        site_rows.append(_settle_hour(scenario, now, gpu_h, actual, actual_limits))
+        site_rows.append(settled)
         step_rows.append({
-            "time": now, "decide_s": decide_s, "build_s": decision.build_s, "solve_s": decision.solve_s,
+            "time": now, "decide_s": decide_s, "build_s": build_s, "solve_s": solve_s,
             "status": decision.status, "flags": ";".join(decision.flags), "jobs_active": len(state.jobs),
-            "jobs_running": len(decision.allocation),
+            "jobs_running": len(decision.allocation), "resolves": attempt,
+            "ac_converged": ac.converged if ac else None,
+            "max_loading_pct": ac.max_line_loading_pct if ac else float("nan"),
+            "min_voltage_pu": ac.min_voltage_pu if ac else float("nan"),
+            "max_voltage_pu": ac.max_voltage_pu if ac else float("nan"),
+            "ac_violation_mw": ac.violation_mw if ac else 0.0,
+            "overloaded": ";".join(ac.overloaded) if ac else "",
         })
     dispatch = pd.DataFrame(
         dispatch_rows,
@@ -128,6 +142,25 @@ def _check_decision(decision: StepDecision, state: FleetState, site_pos: dict[st
         )
 
 
+def _gpu_hours(decision: StepDecision, jobs: pd.DataFrame, fleet, site_pos: dict[str, int]) -> tuple[np.ndarray, dict[str, float]]:
+    """GPU-hours used per site and reference work done per job if the decision is carried out."""
+    gpu_h = np.zeros(len(fleet.names))
+    work: dict[str, float] = {}
+    for job_id, (site, gpus) in decision.allocation.items():
+        s = site_pos[site]
+        k = fleet.throughput[s]
+        done = min(jobs.at[job_id, "remaining_gpu_h"], gpus * k)
+        work[job_id] = done
+        gpu_h[s] += done / k
+    return gpu_h, work
+
+
+def _ac_check(scenario: Scenario, now: pd.Timestamp, settled: pd.DataFrame):
+    frame = settled.set_index("site")
+    injected = frame["green_used_mw"] + frame["export_mw"]
+    return scenario.grid.ac_check(now, frame["load_mw"], injected, frame["grid_import_mw"], frame["export_mw"])
+
+
 def _settle_hour(scenario: Scenario, now: pd.Timestamp, gpu_h: np.ndarray, actual, limits) -> pd.DataFrame:
     """Energy balance of each site for one hour on actual supply (green first, then grid)."""
     fleet = scenario.fleet
@@ -139,6 +172,7 @@ def _settle_hour(scenario: Scenario, now: pd.Timestamp, gpu_h: np.ndarray, actua
     import_limit = limits.import_limit_mw.loc[now, names].to_numpy()
     export_limit = limits.export_limit_mw.loc[now, names].to_numpy()
     curtailable = np.maximum(green - export_limit, 0.0)
+    export = np.minimum(green - green_used, export_limit)
     ci = actual.ci_g_per_kwh.loc[now, names].to_numpy()
     return pd.DataFrame({
         "time": now,
@@ -149,6 +183,8 @@ def _settle_hour(scenario: Scenario, now: pd.Timestamp, gpu_h: np.ndarray, actua
         "green_available_mw": green,
         "green_used_mw": green_used,
         "curtailment_absorbed_mw": np.minimum(green_used, curtailable),
+        "export_mw": export,
+        "curtailed_mw": green - green_used - export,
         "grid_import_mw": grid,
         "import_limit_mw": import_limit,
         "grid_violation_mw": np.maximum(grid - import_limit, 0.0),
@@ -173,8 +209,32 @@ def summarise(name: str, dispatch: pd.DataFrame, site_hour: pd.DataFrame, steps:
         "work_gpu_h": float(dispatch["work_gpu_h"].sum()) if len(dispatch) else 0.0,
         "jobs_completed": int((~jobs["finished"].isna()).sum()),
         "deadline_misses": int(late.sum()),
-        "grid_violation_mwh": float(site_hour["grid_violation_mw"].sum()),
+        "grid_violation_mwh": _violation_mwh(site_hour, steps),
+        "import_limit_excess_mwh": float(site_hour["grid_violation_mw"].sum()),
+        "grid_violation_hours": int((steps.get("ac_violation_mw", pd.Series(dtype=float)) > 1e-6).sum()),
+        "max_line_loading_pct": _finite_max(steps, "max_loading_pct"),
+        "min_voltage_pu": _finite_min(steps, "min_voltage_pu"),
+        "max_voltage_pu": _finite_max(steps, "max_voltage_pu"),
+        "ac_resolves": int(steps["resolves"].sum()) if "resolves" in steps else 0,
+        "curtailed_mwh": float(site_hour["curtailed_mw"].sum()),
         "curtailment_absorbed_mwh": float(site_hour["curtailment_absorbed_mw"].sum()),
         "solve_s_mean": float(solve.mean()),
         "solve_s_max": float(solve.max()),
     }
+
+
+def _violation_mwh(site_hour: pd.DataFrame, steps: pd.DataFrame) -> float:
+    """Energy over grid limits [MWh]: from the AC checks when they ran, else the linear import limits."""
+    if "ac_violation_mw" in steps and steps["ac_converged"].notna().any():
+        return float(steps["ac_violation_mw"].sum())
+    return float(site_hour["grid_violation_mw"].sum())
+
+
+def _finite_max(steps: pd.DataFrame, column: str) -> float:
+    values = steps[column].dropna() if column in steps else pd.Series(dtype=float)
+    return float(values.max()) if len(values) else float("nan")
+
+
+def _finite_min(steps: pd.DataFrame, column: str) -> float:
+    values = steps[column].dropna() if column in steps else pd.Series(dtype=float)
+    return float(values.min()) if len(values) else float("nan")

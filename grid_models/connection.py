@@ -1,15 +1,16 @@
-"""A data centre's grid connection as a pandapower network.
+"""Each data centre's sub-transmission connection as a pandapower network.
 
-Topology (one per site)::
+Topology of one site (all sites live in one pandapower net, each with its own upstream grid)::
 
     ext_grid == [HV bus, hv_kv] --trafo (transformer_mva)--> [MV bus, mv_kv] --line--> [site bus]
-                                                               background load       data centre (load)
-                                                                                     PV, wind (sgen)
+                                                              background load          data centre (load)
+                                                                                        PV + wind (sgen)
 
-The import limit is what the site can draw before the transformer or the line reaches 100 %
-loading, given the background load on the transformer; the export limit is what its renewables
-can push back the same way. Both come from the element ratings in the network, and an AC power
-flow (:func:`ac_check`) verifies a committed step against the real limits.
+The import limit is what the site can draw before the transformer or the line reaches its rating,
+given the background load on the transformer at that hour; the export limit is what its
+renewables can push back the same way. Renewable output above the export limit is curtailed
+unless the co-located data centre absorbs it. :meth:`SiteConnectionGrid.ac_check` verifies a
+committed step with a full AC power flow of all connections.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ import pandapower as pp
 from grid_models.limits import AcCheck, GridLimits
 
 logger = logging.getLogger(__name__)
+
+# Typical 110 kV overhead line: r 0.12 ohm/km, x 0.39 ohm/km, c 9.5 nF/km (e.g. 240 mm2 ACSR).
+LINE_R_OHM_PER_KM, LINE_X_OHM_PER_KM, LINE_C_NF_PER_KM = 0.12, 0.39, 9.5
+# 220/110 kV substation transformer: short-circuit voltage 12 %, copper losses 0.4 %.
+TRAFO_VK_PERCENT, TRAFO_VKR_PERCENT = 12.0, 0.4
 
 
 class ConnectionCapacityError(ValueError):
@@ -44,86 +50,158 @@ class ConnectionSpec:
     background_load_mw: float
     power_factor: float
 
-
-def build_connection_net(spec: ConnectionSpec) -> pp.pandapowerNet:
-    """Build the pandapower network of one site connection (no data-centre load yet)."""
-    net = pp.create_empty_network(name=f"connection:{spec.site}")
-    hv = pp.create_bus(net, vn_kv=spec.hv_kv, name="hv")
-    mv = pp.create_bus(net, vn_kv=spec.mv_kv, name="mv")
-    site = pp.create_bus(net, vn_kv=spec.mv_kv, name="site")
-    pp.create_ext_grid(net, hv, vm_pu=1.0, name="upstream")
-    pp.create_transformer_from_parameters(
-        net, hv, mv, sn_mva=spec.transformer_mva, vn_hv_kv=spec.hv_kv, vn_lv_kv=spec.mv_kv,
-        vkr_percent=0.4, vk_percent=12.0, pfe_kw=0.0, i0_percent=0.0, name="substation",
-    )
-    # Typical 110 kV overhead line: r 0.12 ohm/km, x 0.39 ohm/km, c 9.5 nF/km.
-    pp.create_line_from_parameters(
-        net, mv, site, length_km=spec.line_km, r_ohm_per_km=0.12, x_ohm_per_km=0.39,
-        c_nf_per_km=9.5, max_i_ka=spec.line_max_i_ka, name="connection_line",
-    )
-    q_bg = spec.background_load_mw * math.tan(math.acos(spec.power_factor))
-    pp.create_load(net, mv, p_mw=spec.background_load_mw, q_mvar=q_bg, name="background")
-    pp.create_load(net, site, p_mw=0.0, q_mvar=0.0, name="data_centre")
-    pp.create_sgen(net, site, p_mw=0.0, name="renewables")
-    return net
+    @property
+    def line_mva(self) -> float:
+        return math.sqrt(3) * self.mv_kv * self.line_max_i_ka
 
 
-def rated_limits_mw(spec: ConnectionSpec) -> tuple[float, float]:
+def rated_limits_mw(spec: ConnectionSpec, background_mw: np.ndarray | float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(import, export) limits [MW] of a connection from its element ratings.
 
-    Apparent-power ratings are turned into active power at the data centre's power factor;
-    the transformer also carries the background load (which helps export, hurts import).
+    Apparent-power ratings become active power at the load's power factor; the transformer also
+    carries the background load (which uses import headroom and makes room for export).
     """
-    line_mva = math.sqrt(3) * spec.mv_kv * spec.line_max_i_ka
+    bg = np.asarray(spec.background_load_mw if background_mw is None else background_mw, dtype=float)
     pf = spec.power_factor
-    import_mw = min(spec.transformer_mva * pf - spec.background_load_mw, line_mva * pf)
-    export_mw = min(spec.transformer_mva * pf + spec.background_load_mw, line_mva * pf)
-    return max(import_mw, 0.0), max(export_mw, 0.0)
+    line_mw = spec.line_mva * pf
+    import_mw = np.minimum(spec.transformer_mva * pf - bg, line_mw)
+    export_mw = np.minimum(spec.transformer_mva * pf + bg, line_mw)
+    return np.maximum(import_mw, 0.0), np.maximum(export_mw, 0.0)
+
+
+def check_connection_capacity(spec: ConnectionSpec, facility_capacity_mw: float) -> None:
+    """A site whose full load exceeds what its connection can ever carry is a configuration error."""
+    carry_mw = min(spec.transformer_mva, spec.line_mva) * spec.power_factor
+    if facility_capacity_mw > carry_mw + 1e-9:
+        raise ConnectionCapacityError(
+            f"site {spec.site!r}: facility capacity {facility_capacity_mw:.2f} MW exceeds its connection "
+            f"({spec.transformer_mva} MVA transformer, {spec.line_mva:.1f} MVA line at power factor "
+            f"{spec.power_factor} = {carry_mw:.2f} MW); raise transformer_mva / line_max_i_ka or lower "
+            "it_capacity_mw"
+        )
 
 
 class SiteConnectionGrid:
-    """Grid model made of independent site connections (no meshed network between sites)."""
+    """Grid model made of the sites' own connections (no meshed network between them).
 
-    def __init__(self, specs: list[ConnectionSpec], ac_margin: float = 0.97) -> None:
+    Parameters
+    ----------
+    specs
+        One connection per site.
+    background_mw
+        Optional hourly background load per site [MW] (UTC index x site); default: each spec's
+        constant ``background_load_mw``.
+    linear_margin
+        Share of the rated headroom given to the linear model (room for losses and reactive power).
+    max_loading_pct, vm_min_pu, vm_max_pu
+        Limits of the AC check.
+    """
+
+    def __init__(
+        self,
+        specs: list[ConnectionSpec],
+        background_mw: pd.DataFrame | None = None,
+        linear_margin: float = 0.97,
+        max_loading_pct: float = 100.0,
+        vm_min_pu: float = 0.95,
+        vm_max_pu: float = 1.05,
+    ) -> None:
         self.specs = {s.site: s for s in specs}
         self.sites = [s.site for s in specs]
-        self.nets = {s.site: build_connection_net(s) for s in specs}
-        self._rated = {s.site: rated_limits_mw(s) for s in specs}
-        # The linear limits keep a small margin below the rating for losses and reactive power.
-        self.ac_margin = ac_margin
+        self.background_mw = background_mw
+        self.linear_margin = linear_margin
+        self.max_loading_pct = max_loading_pct
+        self.vm_min_pu, self.vm_max_pu = vm_min_pu, vm_max_pu
+        self.derating = {s: 1.0 for s in self.sites}
+        """Per-site factor <= 1 on the linear import limit, lowered when an AC check found overloads."""
+        self.net = pp.create_empty_network(name="site-connections")
+        self._elements = {s.site: self._add_connection(s) for s in specs}
+
+    def _add_connection(self, spec: ConnectionSpec) -> dict[str, int]:
+        net = self.net
+        hv = pp.create_bus(net, vn_kv=spec.hv_kv, name=f"{spec.site}:hv")
+        mv = pp.create_bus(net, vn_kv=spec.mv_kv, name=f"{spec.site}:mv")
+        site = pp.create_bus(net, vn_kv=spec.mv_kv, name=f"{spec.site}:site")
+        pp.create_ext_grid(net, hv, vm_pu=1.0, name=f"{spec.site}:upstream")
+        trafo = pp.create_transformer_from_parameters(
+            net, hv, mv, sn_mva=spec.transformer_mva, vn_hv_kv=spec.hv_kv, vn_lv_kv=spec.mv_kv,
+            vkr_percent=TRAFO_VKR_PERCENT, vk_percent=TRAFO_VK_PERCENT, pfe_kw=0.0, i0_percent=0.0,
+            name=f"{spec.site}:substation",
+        )
+        line = pp.create_line_from_parameters(
+            net, mv, site, length_km=spec.line_km, r_ohm_per_km=LINE_R_OHM_PER_KM,
+            x_ohm_per_km=LINE_X_OHM_PER_KM, c_nf_per_km=LINE_C_NF_PER_KM, max_i_ka=spec.line_max_i_ka,
+            name=f"{spec.site}:connection_line",
+        )
+        background = pp.create_load(net, mv, p_mw=spec.background_load_mw, q_mvar=0.0, name=f"{spec.site}:background")
+        load = pp.create_load(net, site, p_mw=0.0, q_mvar=0.0, name=f"{spec.site}:data_centre")
+        green = pp.create_sgen(net, site, p_mw=0.0, name=f"{spec.site}:renewables")
+        return {"trafo": trafo, "line": line, "background": background, "load": load, "green": green, "site_bus": site}
+
+    def _background(self, index: pd.DatetimeIndex) -> pd.DataFrame:
+        if self.background_mw is None:
+            values = {s: self.specs[s].background_load_mw for s in self.sites}
+            return pd.DataFrame({s: np.full(len(index), v) for s, v in values.items()}, index=index)
+        missing = index.difference(self.background_mw.index)
+        if len(missing):
+            raise KeyError(f"no background load for {len(missing)} hours from {missing[0]}; extend the profile")
+        return self.background_mw.loc[index, self.sites]
 
     def limits(self, index: pd.DatetimeIndex, green_mw: pd.DataFrame | None = None) -> GridLimits:
-        imp = np.array([self._rated[s][0] * self.ac_margin for s in self.sites])
-        exp = np.array([self._rated[s][1] * self.ac_margin for s in self.sites])
-        return GridLimits(
-            index=index,
-            import_limit_mw=pd.DataFrame(np.tile(imp, (len(index), 1)), index=index, columns=self.sites),
-            export_limit_mw=pd.DataFrame(np.tile(exp, (len(index), 1)), index=index, columns=self.sites),
-        )
+        background = self._background(index)
+        imp, exp = {}, {}
+        for s in self.sites:
+            i, e = rated_limits_mw(self.specs[s], background[s].to_numpy())
+            imp[s] = i * self.linear_margin * self.derating[s]
+            exp[s] = e * self.linear_margin
+        return GridLimits(index=index, import_limit_mw=pd.DataFrame(imp, index=index),
+                          export_limit_mw=pd.DataFrame(exp, index=index))
+
+    def tighten(self, element_names: list[str], factor: float = 0.95) -> None:
+        """Lower the linear import limit of sites whose connection the AC check found overloaded."""
+        for name in element_names:
+            site = name.split(":", 2)[1] if name.startswith(("trafo:", "line:")) else name.split(":")[0]
+            if site in self.derating:
+                self.derating[site] *= factor
 
     def ac_check(self, time: pd.Timestamp, load_mw: pd.Series, green_mw: pd.Series) -> AcCheck:
-        """Run an AC power flow per site connection with the committed load and green output."""
-        max_loading, vmin, vmax, violation = 0.0, np.inf, -np.inf, 0.0
-        overloaded: list[str] = []
+        """AC power flow of all connections with the committed load and the green power injected.
+
+        ``green_mw`` is the renewable power actually produced (used on site plus exported, i.e.
+        after curtailment).
+        """
+        net = self.net
+        background = self._background(pd.DatetimeIndex([time])).iloc[0]
         for site in self.sites:
-            spec, net = self.specs[site], self.nets[site]
+            spec, el = self.specs[site], self._elements[site]
+            tan_phi = math.tan(math.acos(spec.power_factor))
             p = float(load_mw.get(site, 0.0))
-            net.load.loc[net.load.name == "data_centre", "p_mw"] = p
-            net.load.loc[net.load.name == "data_centre", "q_mvar"] = p * math.tan(math.acos(spec.power_factor))
-            net.sgen.loc[net.sgen.name == "renewables", "p_mw"] = float(green_mw.get(site, 0.0))
+            net.load.loc[el["load"], ["p_mw", "q_mvar"]] = [p, p * tan_phi]
+            bg = float(background[site])
+            net.load.loc[el["background"], ["p_mw", "q_mvar"]] = [bg, bg * tan_phi]
+            net.sgen.loc[el["green"], "p_mw"] = float(green_mw.get(site, 0.0))
+        tried = []
+        for options in ({"init": "auto"}, {"init": "dc", "max_iteration": 50}, {"init": "flat", "max_iteration": 100}):
+            tried.append(", ".join(f"{k}={v}" for k, v in options.items()))
             try:
-                pp.runpp(net, numba=False)
+                pp.runpp(net, numba=False, **options)
+                break
             except pp.LoadflowNotConverged:
-                return AcCheck(False, np.nan, np.nan, np.nan, np.nan, (site,),
-                               f"AC power flow of {site} at {time} did not converge")
-            loading = np.concatenate([net.res_trafo.loading_percent.to_numpy(), net.res_line.loading_percent.to_numpy()])
-            names = ["substation", "connection_line"]
-            ratings = [spec.transformer_mva, math.sqrt(3) * spec.mv_kv * spec.line_max_i_ka]
-            for name, pct, rating in zip(names, loading, ratings, strict=True):
-                if pct > 100.0 + 1e-6:
-                    overloaded.append(f"{site}:{name}")
-                    violation += (pct - 100.0) / 100.0 * rating * spec.power_factor
-            max_loading = max(max_loading, float(loading.max()))
-            vmin = min(vmin, float(net.res_bus.vm_pu.min()))
-            vmax = max(vmax, float(net.res_bus.vm_pu.max()))
-        return AcCheck(True, max_loading, vmin, vmax, violation, tuple(overloaded))
+                continue
+        else:
+            return AcCheck(False, float("nan"), float("nan"), float("nan"), float("nan"), (),
+                           f"AC power flow of the site connections at {time} did not converge; tried {'; '.join(tried)}")
+        loading = np.concatenate([net.res_trafo.loading_percent.to_numpy(), net.res_line.loading_percent.to_numpy()])
+        names = [f"trafo:{n}" for n in net.trafo.name] + [f"line:{n}" for n in net.line.name]
+        ratings = np.concatenate([net.trafo.sn_mva.to_numpy(),
+                                  np.sqrt(3) * net.bus.loc[net.line.from_bus, "vn_kv"].to_numpy() * net.line.max_i_ka.to_numpy()])
+        over = loading > self.max_loading_pct + 1e-6
+        vm = net.res_bus.vm_pu.to_numpy()
+        return AcCheck(
+            converged=True,
+            max_line_loading_pct=float(loading.max()),
+            min_voltage_pu=float(vm.min()),
+            max_voltage_pu=float(vm.max()),
+            violation_mw=float(((loading[over] - self.max_loading_pct) / 100.0 * ratings[over]).sum()),
+            overloaded=tuple(np.asarray(names)[over]),
+        )

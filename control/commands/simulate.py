@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         "policies": {name: r.summary for name, r in runs.items()},
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (args.out / "summary.json").write_text(json.dumps(_finite(summary), indent=2) + "\n", encoding="utf-8")
     for name, r in runs.items():
         r.site_hour.to_csv(args.out / f"site_hour_{name}.csv", index=False)
         r.dispatch.to_csv(args.out / f"dispatch_{name}.csv", index=False)
@@ -54,3 +54,12 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(summary["policies"]))
     print(f"\nwrote {args.out / 'summary.json'} and {report}")
     return 0
+
+
+def _finite(value):
+    """JSON has no NaN: numbers that could not be computed (e.g. no AC check ran) become null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, float) and value != value:
+        return None
+    return value

@@ -36,6 +36,10 @@ from control.mpc.inputs import MpcInputs
 from control.settings.core import MpcSettings
 
 
+EXPORT_CREDIT = 1e-3
+"""Share of the grid intensity credited to exported green power (a tie-breaker, not an offset)."""
+
+
 @dataclass(frozen=True)
 class VariableIndex:
     """Where each variable family sits in the column vector."""
@@ -101,6 +105,9 @@ def define_bounds(inp: MpcInputs, idx: VariableIndex) -> tuple[np.ndarray, np.nd
 def define_objective(inp: MpcInputs, idx: VariableIndex, settings: MpcSettings) -> np.ndarray:
     c = np.zeros(idx.n_col)
     c[idx.m0 : idx.e0] = (inp.ci_g_per_kwh / 1000.0).ravel()  # t per MWh over one hour
+    # Exported green displaces grid power elsewhere: a small credit makes the controller absorb
+    # what would be curtailed before it absorbs what the grid could have taken.
+    c[idx.e0 : idx.u0] = -EXPORT_CREDIT * (inp.ci_g_per_kwh / 1000.0).ravel()
     c[idx.u0 :] = settings.deadline_penalty_t_per_gpu_h * (1.0 + inp.priority)
     grid_cost_per_gpu_h = (inp.ci_g_per_kwh / 1000.0) * (inp.gpu_facility_mw / inp.throughput)[:, None]
     mean_cost = grid_cost_per_gpu_h.mean(axis=1)  # (n_site,)

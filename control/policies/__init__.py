@@ -7,7 +7,7 @@ from control.policies.base import Policy, StepDecision
 from control.policies.mpc import MpcPolicy
 from control.settings import Settings
 
-POLICY_NAMES = ("agnostic", "mpc")
+POLICY_NAMES = ("agnostic", "mpc", "grid_blind")
 
 
 def make_policy(name: str, settings: Settings) -> Policy:
@@ -16,6 +16,8 @@ def make_policy(name: str, settings: Settings) -> Policy:
         return AgnosticPolicy()
     if name == "mpc":
         return MpcPolicy(settings.mpc)
+    if name == "grid_blind":
+        return MpcPolicy(settings.mpc, use_network=False, name="grid_blind")
     raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}")
 
 

@@ -36,6 +36,7 @@ class MpcPolicy:
         self.settings = settings
         self.use_network = use_network
         self.name = name
+        self.grid_aware = use_network
 
     def decide(self, state: FleetState, forecast: ForecastBundle, limits: GridLimits) -> StepDecision:
         started = time.perf_counter()
