@@ -107,6 +107,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
             "max_voltage_pu": ac.max_voltage_pu if ac else float("nan"),
             "ac_violation_mw": ac.violation_mw if ac else 0.0,
             "overloaded": ";".join(ac.overloaded) if ac else "",
+            "ac_note": ac.message if ac else "",
         })
     dispatch = pd.DataFrame(
         dispatch_rows,
@@ -216,6 +217,8 @@ def summarise(name: str, dispatch: pd.DataFrame, site_hour: pd.DataFrame, steps:
         "min_voltage_pu": _finite_min(steps, "min_voltage_pu"),
         "max_voltage_pu": _finite_max(steps, "max_voltage_pu"),
         "ac_resolves": int(steps["resolves"].sum()) if "resolves" in steps else 0,
+        "ac_failures": int((steps["ac_converged"] == False).sum()) if "ac_converged" in steps else 0,  # noqa: E712
+        "dc_fallback_steps": int(steps["ac_note"].str.startswith("DC check").sum()) if "ac_note" in steps else 0,
         "curtailed_mwh": float(site_hour["curtailed_mw"].sum()),
         "curtailment_absorbed_mwh": float(site_hour["curtailment_absorbed_mw"].sum()),
         "solve_s_mean": float(solve.mean()),

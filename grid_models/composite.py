@@ -60,7 +60,7 @@ class CompositeGrid:
         export = export_mw if export_mw is not None else (green_mw - load_mw).clip(lower=0.0)
         meshed = self.network.ac_check(time, draw, export)
         if not meshed.converged:
-            return meshed
+            meshed = self.network.dc_check(time, draw, export)
         return AcCheck(
             converged=True,
             max_line_loading_pct=max(local.max_line_loading_pct, meshed.max_line_loading_pct),
@@ -68,6 +68,7 @@ class CompositeGrid:
             max_voltage_pu=max(local.max_voltage_pu, meshed.max_voltage_pu),
             violation_mw=local.violation_mw + meshed.violation_mw,
             overloaded=local.overloaded + meshed.overloaded,
+            message=meshed.message,
         )
 
 

@@ -181,6 +181,23 @@ class NetworkGrid:
         return AcCheck(True, check.max_line_loading_pct, check.min_voltage_pu, check.max_voltage_pu,
                        violation, tuple(np.asarray(self._last_names)[over]))
 
+    def dc_check(self, time: pd.Timestamp, draw_mw: pd.Series, export_mw: pd.Series) -> AcCheck:
+        """Linear (DC, PTDF) check used when the AC power flow of the network does not converge.
+
+        Voltages are not computed (reported as 1.0 pu); loading and violations are the DC flows'.
+        """
+        base = self.base_flows_mw(pd.DatetimeIndex([time]))[0]
+        # Only the data centres' draw is attributed; exports are the operator's to curtail.
+        net_draw = np.array([float(draw_mw.get(s, 0.0)) for s in self.sites])
+        flows = base + self.site_ptdf @ net_draw
+        limit = self.ptdf.branch_rating_mw * self.max_loading_pct / 100.0
+        allowed = np.maximum(limit, np.abs(base))
+        excess = np.maximum(np.abs(flows) - allowed, 0.0)
+        over = excess > 1e-6
+        loading_pct = np.abs(flows) / np.maximum(self.ptdf.branch_rating_mw, 1e-9) * 100.0
+        return AcCheck(True, float(loading_pct.max()), 1.0, 1.0, float(excess.sum()),
+                       tuple(np.asarray(self.ptdf.branch_names)[over]), "DC check (AC power flow did not converge)")
+
     def _run(self, time: pd.Timestamp, draw_mw: pd.Series, export_mw: pd.Series) -> AcCheck:
         for site in self.sites:
             self.net.load.at[self._dc_loads[site], "p_mw"] = float(draw_mw.get(site, 0.0))

@@ -15,7 +15,7 @@ green split  g + e <= green forecast
 gpu capacity sum_j x <= GPUs_s
 gang rate    sum_s x[j,s,t] <= gpus_j                          (a job is one gang)
 work         need_j <= sum x * k_s + u_j <= remaining_j
-lines        -F' <= base + PTDF (m - e) <= F'                  (when a network is given;
+lines        -F' <= base + PTDF m <= F'                        (when a network is given;
              F' = max(F, |base|): a branch already overloaded without the data centres
              may not get worse)
 
@@ -165,13 +165,11 @@ def define_line_limits(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matri
     if inp.ptdf is None or inp.base_flow_mw is None or inp.branch_limit_mw is None:
         return sp.coo_matrix((0, idx.n_col)), np.zeros(0), np.zeros(0)
     n_branch = inp.ptdf.shape[0]
-    # Row (l, t) = sum_s ptdf[l, s] * (m - e)[s, t]: kron(ptdf, I_T) maps (s-major) columns to
-    # (l-major) rows.
+    # Row (l, t) = sum_s ptdf[l, s] * m[s, t]: kron(ptdf, I_T) maps (s-major) columns to (l-major)
+    # rows. Only the data centres' draw is constrained: exports of the sites' renewables are the
+    # grid operator's to curtail, as for any other generator.
     block = sp.kron(sp.csr_matrix(inp.ptdf), sp.identity(inp.n_step), format="coo")
-    rows = np.concatenate([block.row, block.row])
-    cols = np.concatenate([block.col + idx.m0, block.col + idx.e0])
-    vals = np.concatenate([block.data, -block.data])
-    a = sp.coo_matrix((vals, (rows, cols)), shape=(n_branch * inp.n_step, idx.n_col))
+    a = sp.coo_matrix((block.data, (block.row, block.col + idx.m0)), shape=(n_branch * inp.n_step, idx.n_col))
     base = inp.base_flow_mw.ravel()
     limit = np.maximum(np.repeat(inp.branch_limit_mw, inp.n_step), np.abs(base))
     return a, -limit - base, limit - base
