@@ -18,7 +18,7 @@ system-deps:
 	@bash scripts/install_system_deps.sh
 
 run: $(STAMP)
-	$(BIN)/codispatch simulate --config config/default.toml --days $(DAYS) --out $(OUT)
+	$(BIN)/codispatch simulate --config config/default.toml --days $(DAYS) --out $(OUT) --policies agnostic,greedy,temporal,mpc
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest

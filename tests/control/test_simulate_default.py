@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from control.cli import main
-from control.policies import AgnosticPolicy, MpcPolicy
+from control.policies import AgnosticPolicy, GreedyPolicy, MpcPolicy, TemporalPolicy
 from control.scenario import load_scenario
 from control.settings import load_settings
 from control.simulate import run_policy
@@ -28,6 +28,8 @@ def runs(default_config):
     return scenario, {
         "agnostic": run_policy(scenario, AgnosticPolicy()),
         "mpc": run_policy(scenario, MpcPolicy(settings.mpc)),
+        "greedy": run_policy(scenario, GreedyPolicy()),
+        "temporal": run_policy(scenario, TemporalPolicy()),
     }
 
 
@@ -50,7 +52,16 @@ def test_mpc_moves_work_away_from_home(runs) -> None:
     assert moved > 0.2  # the agnostic policy never moves anything
 
 
-@pytest.mark.parametrize("policy", ["agnostic", "mpc"])
+def test_mpc_beats_the_simple_carbon_aware_baselines(runs) -> None:
+    _, result = runs
+    mpc = result["mpc"].summary["emissions_tco2"]
+    for name in ("greedy", "temporal"):
+        assert mpc <= result[name].summary["emissions_tco2"]
+        assert result[name].summary["emissions_tco2"] < result["agnostic"].summary["emissions_tco2"]
+        assert result[name].summary["deadline_misses"] == 0
+
+
+@pytest.mark.parametrize("policy", ["agnostic", "greedy", "temporal", "mpc"])
 def test_windows_capacity_and_limits_hold(runs, policy) -> None:
     scenario, result = runs
     run = result[policy]
