@@ -24,6 +24,7 @@ import pandas as pd
 import pandapower as pp
 
 from grid_models.limits import AcCheck, GridLimits
+from grid_models.ptdf import run_ac
 
 logger = logging.getLogger(__name__)
 
@@ -180,17 +181,10 @@ class SiteConnectionGrid:
             bg = float(background[site])
             net.load.loc[el["background"], ["p_mw", "q_mvar"]] = [bg, bg * tan_phi]
             net.sgen.loc[el["green"], "p_mw"] = float(green_mw.get(site, 0.0))
-        tried = []
-        for options in ({"init": "auto"}, {"init": "dc", "max_iteration": 50}, {"init": "flat", "max_iteration": 100}):
-            tried.append(", ".join(f"{k}={v}" for k, v in options.items()))
-            try:
-                pp.runpp(net, numba=False, **options)
-                break
-            except pp.LoadflowNotConverged:
-                continue
-        else:
+        converged, tried = run_ac(net)
+        if not converged:
             return AcCheck(False, float("nan"), float("nan"), float("nan"), float("nan"), (),
-                           f"AC power flow of the site connections at {time} did not converge; tried {'; '.join(tried)}")
+                           f"AC power flow of the site connections at {time} did not converge; tried {tried}")
         loading = np.concatenate([net.res_trafo.loading_percent.to_numpy(), net.res_line.loading_percent.to_numpy()])
         names = [f"trafo:{n}" for n in net.trafo.name] + [f"line:{n}" for n in net.line.name]
         ratings = np.concatenate([net.trafo.sn_mva.to_numpy(),

@@ -18,7 +18,7 @@ import pandapower as pp
 import pandapower.topology as top
 
 from grid_models.limits import AcCheck
-from grid_models.ptdf import PowerFlowError, bus_injections_mw, network_ptdf
+from grid_models.ptdf import PowerFlowError, bus_injections_mw, network_ptdf, run_ac
 
 logger = logging.getLogger(__name__)
 
@@ -203,17 +203,10 @@ class NetworkGrid:
             self.net.load.at[self._dc_loads[site], "p_mw"] = float(draw_mw.get(site, 0.0))
             self.net.load.at[self._dc_loads[site], "q_mvar"] = 0.33 * float(draw_mw.get(site, 0.0))
             self.net.sgen.at[self._dc_green[site], "p_mw"] = float(export_mw.get(site, 0.0))
-        tried = []
-        for options in ({"init": "auto"}, {"init": "dc", "max_iteration": 50}, {"init": "flat", "max_iteration": 100}):
-            tried.append(str(options))
-            try:
-                pp.runpp(self.net, numba=False, **options)
-                break
-            except pp.LoadflowNotConverged:
-                continue
-        else:
+        converged, tried = run_ac(self.net)
+        if not converged:
             return AcCheck(False, float("nan"), float("nan"), float("nan"), float("nan"), (),
-                           f"AC power flow at {time} did not converge; tried {', '.join(tried)}")
+                           f"AC power flow at {time} did not converge; tried {tried}")
         return self._read_results()
 
     def _read_results(self) -> AcCheck:

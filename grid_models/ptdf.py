@@ -102,3 +102,20 @@ def bus_injections_mw(net: pp.pandapowerNet) -> np.ndarray:
         values = active[column] * active.get("scaling", 1.0)
         np.add.at(inj, [pos[int(b)] for b in active.bus], sign * values.to_numpy())
     return inj
+
+
+AC_ATTEMPTS = ({"init": "auto"}, {"init": "dc", "max_iteration": 50}, {"init": "flat", "max_iteration": 100})
+"""What an AC power flow tries, in order, before it is reported as not converged."""
+
+
+def run_ac(net: pp.pandapowerNet) -> tuple[bool, str]:
+    """Newton-Raphson AC power flow with retries; returns (converged, what was tried)."""
+    tried = []
+    for options in AC_ATTEMPTS:
+        tried.append(", ".join(f"{k}={v}" for k, v in options.items()))
+        try:
+            pp.runpp(net, numba=False, **options)
+            return True, "; ".join(tried)
+        except pp.LoadflowNotConverged:
+            continue
+    return False, "; ".join(tried)
