@@ -37,6 +37,11 @@ class Scenario:
     provider: PerfectForecastProvider
     grid: CompositeGrid
 
+    @property
+    def tariff_per_mwh(self) -> np.ndarray:
+        """Grid price per site [currency/MWh], from its region."""
+        return np.array([self.settings.region(s.region).tariff_per_mwh for s in self.settings.sites])
+
 
 def site_supply_mw(settings: Settings, index: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame]:
     """PV and wind power per site on ``index`` [MW], from each site's weather file."""

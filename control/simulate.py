@@ -52,6 +52,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
     jobs = scenario.jobs.copy()
     jobs["remaining_gpu_h"] = jobs["work_gpu_h"].astype(float)
     jobs["site"] = ""
+    jobs["migrations"] = 0
     jobs["finished"] = pd.Series(pd.NaT, index=jobs.index, dtype="datetime64[ns, UTC]")
     jobs = jobs.set_index("job_id", drop=False)
     site_pos = {name: k for k, name in enumerate(fleet.names)}
@@ -93,6 +94,9 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
             it_mwh = done / fleet.throughput[s] * fleet.gpu_it_mw[s]
             dispatch_rows.append((now, job_id, site, gpus, done, it_mwh, it_mwh * fleet.pue[s]))
             jobs.at[job_id, "remaining_gpu_h"] -= done
+            previous = jobs.at[job_id, "site"]
+            if previous and previous != site:
+                jobs.at[job_id, "migrations"] += 1
             jobs.at[job_id, "site"] = site
             if jobs.at[job_id, "remaining_gpu_h"] <= _EPS_GPU_H:
                 jobs.at[job_id, "finished"] = now + pd.Timedelta(hours=1)
@@ -191,6 +195,7 @@ def _settle_hour(scenario: Scenario, now: pd.Timestamp, gpu_h: np.ndarray, actua
         "grid_violation_mw": np.maximum(grid - import_limit, 0.0),
         "ci_g_per_kwh": ci,
         "emissions_t": grid * ci / 1000.0,
+        "cost": grid * scenario.tariff_per_mwh,
     })
 
 
@@ -210,6 +215,8 @@ def summarise(name: str, dispatch: pd.DataFrame, site_hour: pd.DataFrame, steps:
         "work_gpu_h": float(dispatch["work_gpu_h"].sum()) if len(dispatch) else 0.0,
         "jobs_completed": int((~jobs["finished"].isna()).sum()),
         "deadline_misses": int(late.sum()),
+        "migrations": int(jobs["migrations"].sum()),
+        "cost": float(site_hour["cost"].sum()),
         "grid_violation_mwh": _violation_mwh(site_hour, steps),
         "import_limit_excess_mwh": float(site_hour["grid_violation_mw"].sum()),
         "grid_violation_hours": int((steps.get("ac_violation_mw", pd.Series(dtype=float)) > 1e-6).sum()),

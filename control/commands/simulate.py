@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from control.policies import POLICY_NAMES, make_policy
+from control.policies import POLICY_NAMES, check_policy_names, make_policy
 from control.reporting.simulation_report import format_table, write_simulation_report
 from control.scenario import load_scenario
 from control.settings import load_settings
@@ -32,11 +32,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     names = [n.strip() for n in args.policies.split(",") if n.strip()]
-    policies = [make_policy(name, settings) for name in names]  # validates names before any work
+    check_policy_names(names)  # before any work
     scenario = load_scenario(settings, args.days)
+    policies = [make_policy(name, settings, scenario) for name in names]
     runs = {}
     for policy in policies:
         runs[policy.name] = run_policy(scenario, policy, progress=not args.no_progress)
+        bound = getattr(policy, "bound_emissions_t", None)
+        if bound is not None:
+            runs[policy.name].summary["emissions_lp_bound_tco2"] = bound
     summary = {
         "scenario": settings.scenario.name,
         "days": args.days,
@@ -45,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         "start": scenario.index[0].isoformat(),
         "policies": {name: r.summary for name, r in runs.items()},
     }
+    _add_share_of_oracle_cut(summary["policies"])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(_finite(summary), indent=2) + "\n", encoding="utf-8")
     for name, r in runs.items():
@@ -63,3 +68,12 @@ def _finite(value):
     if isinstance(value, float) and value != value:
         return None
     return value
+
+
+def _add_share_of_oracle_cut(policies: dict) -> None:
+    """(agnostic - mpc) / (agnostic - oracle bound) emissions, when all three ran."""
+    if {"agnostic", "mpc", "oracle"} <= set(policies):
+        agnostic = policies["agnostic"]["emissions_tco2"]
+        oracle = policies["oracle"].get("emissions_lp_bound_tco2", policies["oracle"]["emissions_tco2"])
+        cut = agnostic - oracle
+        policies["mpc"]["share_of_oracle_cut"] = (agnostic - policies["mpc"]["emissions_tco2"]) / cut if cut > 0 else None

@@ -46,6 +46,8 @@ class RegionSettings(FrozenModel):
     """Average grid emission factor [kgCO2/kWh] (location-based)."""
     factor_source: str = ""
     """Where the factor comes from (publication, year); shown in reports."""
+    tariff_per_mwh: float = Field(default=0.0, ge=0)
+    """Flat grid electricity price [currency/MWh] (time-of-use tariffs are not modelled yet)."""
 
 
 class GpuModelSettings(FrozenModel):
