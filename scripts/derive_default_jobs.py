@@ -31,68 +31,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 import tomllib
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-
-def derive_jobs(
-    pods: pd.DataFrame,
-    runtimes_s: pd.Series,
-    sites: list[dict],
-    start: pd.Timestamp,
-    days: int,
-    trace_day: int,
-    gang_scale: int,
-    max_hours: float,
-    east_share: float,
-    seed: int,
-) -> pd.DataFrame:
-    """Apply the rules in the module docstring; returns the job table."""
-    rng = np.random.default_rng(seed)
-    gpu_pods = pods[pods["num_gpu"] >= 1].copy()
-    offset_s = gpu_pods["creation_time"] - trace_day * 86400
-    gpu_pods = gpu_pods[(offset_s >= 0) & (offset_s < days * 86400)].copy()
-    gpu_pods["offset_s"] = offset_s.loc[gpu_pods.index]
-    gpu_pods = gpu_pods.sort_values(["offset_s", "name"]).reset_index(drop=True)
-    n = len(gpu_pods)
-
-    release = (start + pd.to_timedelta(gpu_pods["offset_s"], unit="s")).dt.ceil("h")
-    training = runtimes_s[runtimes_s >= 3600].to_numpy() / 3600.0
-    duration_h = np.minimum(rng.choice(training, size=n, replace=True), max_hours)
-    gpus = gpu_pods["num_gpu"].to_numpy() * gang_scale
-    slack = rng.uniform(1.5, 3.0, size=n)
-    deadline = release + pd.to_timedelta(np.ceil(duration_h * slack) + 12, unit="h")
-
-    east = [s for s in sites if s.get("tier") == "east"]
-    west = [s for s in sites if s.get("tier") != "east"]
-    is_east = rng.random(n) < east_share
-    home = np.empty(n, dtype=object)
-    for mask, group in ((is_east, east), (~is_east, west)):
-        weights = np.array([s["gpu_count"] for s in group], dtype=float)
-        home[mask] = rng.choice([s["name"] for s in group], size=int(mask.sum()), p=weights / weights.sum())
-    restricted = rng.random(n) < 0.10
-    allowed = np.where(
-        restricted,
-        np.where(is_east, ";".join(s["name"] for s in east), ";".join(s["name"] for s in west)),
-        "",
-    )
-    return pd.DataFrame(
-        {
-            "job_id": [f"job-{i:05d}" for i in range(n)],
-            "release": release.dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "deadline": deadline.dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "gpus": gpus,
-            "work_gpu_h": np.round(gpus * duration_h, 3),
-            "home_site": home,
-            "allowed_sites": allowed,
-            "priority": (gpu_pods["qos"] == "LS").astype(int).to_numpy(),
-            "checkpoint_gb": gpus * 4.0,
-            "source_pod": gpu_pods["name"],
-        }
-    )
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from control.workload import derive_jobs, read_traces  # noqa: E402
 
 
 def main() -> None:
@@ -110,8 +56,7 @@ def main() -> None:
 
     config = tomllib.loads(args.config.read_text())
     start = pd.Timestamp(config["scenario"]["start"]).tz_convert("UTC")
-    pods = pd.read_csv(args.shared / "jobs/alibaba_gpu_v2023/openb_pod_list_default.csv.gz")
-    runtimes = pd.read_csv(args.shared / "jobs/philly/philly_runtime.csv.gz")["runtime"]
+    pods, runtimes = read_traces(args.shared)
     jobs = derive_jobs(
         pods, runtimes, config["sites"], start, args.days, args.trace_day, args.gang_scale,
         args.max_hours, args.east_share, args.seed,
