@@ -1,0 +1,39 @@
+"""The bench command: one control step on a trace-drawn workload, classes vs the naive LP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from control.cli import main
+
+
+def test_bench_small_with_naive(tmp_path, shared_data, capsys) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--jobs", "150", "--sites", "4", "--horizon-h", "24", "--naive",
+                 "--json", str(out), "--shared-data", str(shared_data)]) == 0
+    numbers = json.loads(out.read_text())
+    for key in ("build_s", "solve_s", "step_s", "peak_rss_mb", "gap_to_lp_bound", "naive_step_s", "speedup_vs_naive"):
+        assert isinstance(numbers[key], float), key
+    assert numbers["jobs"] == 150 and numbers["sites"] == 4 and numbers["horizon_h"] == 24
+    assert numbers["classes"] < numbers["jobs"]
+    assert numbers["columns"] < numbers["naive_columns"]
+    assert 0 <= numbers["gap_to_lp_bound"] <= 0.01
+    assert "speedup_vs_naive" in capsys.readouterr().out
+
+
+def test_bench_rejects_nonsense(capsys) -> None:
+    assert main(["bench", "--jobs", "0"]) == 2
+    assert "--jobs=0" in capsys.readouterr().err
+
+
+@pytest.mark.bench
+@pytest.mark.parametrize("jobs", [1_000, 10_000, 100_000])
+def test_bench_fleet_scale(jobs, shared_data, tmp_path, capsys) -> None:
+    """On demand (pytest -m bench): prints the numbers of issue 4's scale table."""
+    args = ["bench", "--jobs", str(jobs), "--json", str(tmp_path / "b.json"), "--shared-data", str(shared_data)]
+    if jobs <= 10_000:
+        args.append("--naive")
+    assert main(args) == 0
+    print(capsys.readouterr().out)
