@@ -55,3 +55,16 @@ class FleetState:
     fleet: Fleet
     jobs: pd.DataFrame
     upcoming: pd.DataFrame
+    gpu_available: pd.DataFrame | None = None
+    """GPUs in service per hour and site (hourly UTC index x site); None = all, always."""
+
+    def gpus_at(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """(n_site, n_hour) GPUs in service."""
+        if self.gpu_available is None:
+            return np.repeat(self.fleet.gpu_count[:, None], len(index), axis=1)
+        return self.gpu_available.loc[index, self.fleet.names].to_numpy().T.astype(float)
+
+    @property
+    def gpus_now(self) -> np.ndarray:
+        """(n_site,) GPUs in service in this step."""
+        return self.gpus_at(pd.DatetimeIndex([self.now]))[:, 0]

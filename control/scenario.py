@@ -36,6 +36,8 @@ class Scenario:
     """Hourly control steps of the run."""
     provider: PerfectForecastProvider
     grid: CompositeGrid
+    gpu_available: pd.DataFrame | None = None
+    """GPUs in service per hour and site; zero during configured outages."""
 
     @property
     def tariff_per_mwh(self) -> np.ndarray:
@@ -117,6 +119,15 @@ def grid_from_settings(settings: Settings, index: pd.DatetimeIndex) -> Composite
     return CompositeGrid(connections, network)
 
 
+def gpus_in_service(settings: Settings, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """GPUs per site and hour: all of them, except zero in hours touched by an outage."""
+    frame = pd.DataFrame({s.name: np.full(len(index), float(s.gpu_count)) for s in settings.sites}, index=index)
+    for outage in settings.outages:
+        hours = (index + pd.Timedelta(hours=1) > pd.Timestamp(outage.start)) & (index < pd.Timestamp(outage.end))
+        frame.loc[hours, outage.site] = 0.0
+    return frame
+
+
 def load_scenario(settings: Settings, days: int) -> Scenario:
     """Everything needed to simulate ``days`` days from the scenario start."""
     if days < 1:
@@ -137,4 +148,5 @@ def load_scenario(settings: Settings, days: int) -> Scenario:
         index=index,
         provider=PerfectForecastProvider(pv, wind, ci),
         grid=grid_from_settings(settings, series_index),
+        gpu_available=gpus_in_service(settings, series_index),
     )

@@ -67,6 +67,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
         state = FleetState(
             now=now, fleet=fleet, jobs=jobs[active_mask].reset_index(drop=True),
             upcoming=jobs[jobs["release"] > now].reset_index(drop=True),
+            gpu_available=scenario.gpu_available,
         )
         forecast = scenario.provider.forecast(now, horizon_h)
         actual = scenario.provider.actual(pd.DatetimeIndex([now]))
@@ -139,11 +140,12 @@ def _check_decision(decision: StepDecision, state: FleetState, site_pos: dict[st
         if allowed and site not in allowed.split(";"):
             raise DispatchError(f"step {state.now}: job {job_id} may not run at {site} (allowed: {allowed})")
         used[site_pos[site]] += gpus
-    over = used > state.fleet.gpu_count + 1e-9
+    capacity = state.gpus_now
+    over = used > capacity + 1e-9
     if over.any():
         s = int(np.argmax(over))
         raise DispatchError(
-            f"step {state.now}: site {state.fleet.names[s]} given {used[s]:.0f} GPUs, it has {state.fleet.gpu_count[s]:.0f}"
+            f"step {state.now}: site {state.fleet.names[s]} given {used[s]:.0f} GPUs, it has {capacity[s]:.0f} in service"
         )
 
 

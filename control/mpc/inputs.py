@@ -101,7 +101,7 @@ def build_inputs(
         deadline_step=deadline_step,
         priority=jobs["priority"].to_numpy(dtype=float),
         allowed=allowed_matrix(jobs, sites),
-        gpu_count=np.repeat(fleet.gpu_count[:, None], n_step, axis=1),
+        gpu_count=state.gpus_at(forecast.index),
         throughput=fleet.throughput,
         gpu_facility_mw=fleet.gpu_facility_mw,
         green_mw=forecast.green_mw[sites].to_numpy().T.copy(),

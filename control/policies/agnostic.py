@@ -21,7 +21,7 @@ class AgnosticPolicy:
 
     def decide(self, state: FleetState, forecast: ForecastBundle, limits: GridLimits) -> StepDecision:
         fleet = state.fleet
-        free = dict(zip(fleet.names, fleet.gpu_count.astype(int), strict=True))
+        free = dict(zip(fleet.names, state.gpus_now.astype(int), strict=True))
         blocked: set[str] = set()
         jobs = state.jobs.sort_values(["priority", "release", "job_id"], ascending=[False, True, True])
         allocation: dict[str, tuple[str, int]] = {}

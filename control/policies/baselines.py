@@ -42,7 +42,7 @@ class GreedyPolicy:
         green_left = forecast.green_mw[names].to_numpy()[0].copy()
         power_left = green_left + limits.import_limit_mw[names].to_numpy()[0]
         ci = forecast.ci_g_per_kwh[names].to_numpy()[0]
-        gpus_left = fleet.gpu_count.copy()
+        gpus_left = state.gpus_now.copy()
         allocation: dict[str, tuple[str, int]] = {}
         order = np.lexsort((-jobs["priority"].to_numpy(), slack))
         for j in order:
@@ -75,7 +75,7 @@ class TemporalPolicy:
         pos = {n: k for k, n in enumerate(fleet.names)}
         green = forecast.green_mw[fleet.names].to_numpy()  # (n_step, n_site)
         ci = forecast.ci_g_per_kwh[fleet.names].to_numpy()
-        gpus_left = fleet.gpu_count.copy()
+        gpus_left = state.gpus_now.copy()
         allocation: dict[str, tuple[str, int]] = {}
         for j in np.lexsort((-jobs["priority"].to_numpy(), slack)):
             s = pos[jobs["home_site"].iat[j]]

@@ -147,6 +147,28 @@ class MpcSettings(FrozenModel):
     """A gang job runs in the committed step when the plan gives it at least this share of its GPUs."""
 
 
+class OutageSettings(FrozenModel):
+    """``[[outages]]``: a site (or all its GPUs) unavailable over an interval."""
+
+    site: str
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError(f"{value.isoformat()} has no UTC offset; write e.g. '{value.isoformat()}Z'")
+        return value.astimezone(timezone.utc)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OutageSettings:
+        if self.end <= self.start:
+            raise ValueError(f"outage of {self.site!r} ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
 class Settings(FrozenModel):
     """The whole configuration, validated once and frozen."""
 
@@ -156,6 +178,7 @@ class Settings(FrozenModel):
     sites: list[SiteSettings] = Field(min_length=1)
     jobs: JobsSettings
     mpc: MpcSettings = MpcSettings()
+    outages: list[OutageSettings] = Field(default_factory=list)
     grid: GridSettings = GridSettings()
     forecast: ForecastSettings = ForecastSettings()
     runtime: RuntimeSettings = RuntimeSettings()
@@ -169,6 +192,9 @@ class Settings(FrozenModel):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{what} names must be unique; repeated: {dupes}")
+        for outage in self.outages:
+            if outage.site not in site_names:
+                raise ValueError(f"outage names unknown site {outage.site!r}; sites are {site_names}")
         for site in self.sites:
             if site.region not in region_names:
                 raise ValueError(

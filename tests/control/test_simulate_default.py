@@ -103,3 +103,26 @@ def test_bad_config_writes_nothing(default_config, tmp_path, capsys) -> None:
     assert main(["simulate", "--config", str(bad), "--days", "1", "--out", str(out)]) == 2
     assert "unknown key 'mpc.horizon_days'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_site_outage_gets_no_work_and_jobs_redispatch(default_config) -> None:
+    import tomllib
+
+    from control.settings import parse_settings
+
+    data = tomllib.loads(default_config.read_text())
+    data["outages"] = [{"site": "zhangjiakou", "start": "2023-07-02T16:00:00Z", "end": "2023-07-03T10:00:00Z",
+                        "reason": "maintenance"}]
+    settings = parse_settings(data, base_dir=default_config.parent)
+    scenario = load_scenario(settings, days=1)
+    without = run_policy(load_scenario(parse_settings(tomllib.loads(default_config.read_text()),
+                                                      base_dir=default_config.parent), days=1), AgnosticPolicy())
+    home = without.dispatch[(without.dispatch["site"] == "zhangjiakou")
+                            & (without.dispatch["time"] < pd.Timestamp("2023-07-03T10:00:00Z"))]
+    assert not home.empty, "the outage window must matter: zhangjiakou has work there without it"
+    for policy in (MpcPolicy(settings.mpc), GreedyPolicy(), AgnosticPolicy()):
+        run = run_policy(scenario, policy)
+        during = run.dispatch[(run.dispatch["site"] == "zhangjiakou")
+                              & (run.dispatch["time"] < pd.Timestamp("2023-07-03T10:00:00Z"))]
+        assert during.empty, policy.name
+    assert run_policy(scenario, MpcPolicy(settings.mpc)).summary["deadline_misses"] == 0
