@@ -23,6 +23,23 @@ class Fleet:
     gpu_it_mw: np.ndarray
     """IT power of one busy GPU (incl. host share) [MW]."""
     pue: np.ndarray
+    gpu_idle_it_mw: np.ndarray | None = None
+    """IT power of one GPU held idle (waiting for a checkpoint) [MW]; None = zero."""
+    wan_gbps: np.ndarray | None = None
+    """(n_site, n_site) checkpoint bandwidth between sites [Gbit/s]; None = transfers take no time."""
+
+    def transfer_h(self, checkpoint_gb: np.ndarray, from_site: np.ndarray) -> np.ndarray:
+        """(n_job, n_site) hours to move each job's checkpoint from ``from_site`` (index, -1 =
+        nowhere: a job that has not run has nothing to move) to every site (0 to its own)."""
+        n_site = len(self.names)
+        out = np.zeros((len(checkpoint_gb), n_site))
+        moving = from_site >= 0
+        if self.wan_gbps is None or not moving.any():
+            return out
+        gbps = self.wan_gbps[from_site[moving]]  # (n_moving, n_site)
+        out[moving] = np.asarray(checkpoint_gb, dtype=float)[moving, None] * 8.0 / gbps / 3600.0
+        out[moving, from_site[moving]] = 0.0
+        return out
 
     @property
     def gpu_facility_mw(self) -> np.ndarray:
@@ -39,7 +56,19 @@ class Fleet:
             throughput=np.array([models[s.gpu_model].throughput for s in settings.sites], dtype=float),
             gpu_it_mw=np.array([models[s.gpu_model].power_kw / 1000.0 for s in settings.sites], dtype=float),
             pue=np.array([s.pue for s in settings.sites], dtype=float),
+            gpu_idle_it_mw=np.array([models[s.gpu_model].idle_kw / 1000.0 for s in settings.sites], dtype=float),
+            wan_gbps=wan_matrix_gbps(settings),
         )
+
+
+def wan_matrix_gbps(settings: Settings) -> np.ndarray:
+    """(n_site, n_site) checkpoint bandwidth [Gbit/s]: the default, with configured pairs."""
+    names = settings.site_names
+    gbps = np.full((len(names), len(names)), settings.wan.default_gbps)
+    for link in settings.wan.links:
+        a, b = names.index(link.a), names.index(link.b)
+        gbps[a, b] = gbps[b, a] = link.gbps
+    return gbps
 
 
 @dataclass(frozen=True)

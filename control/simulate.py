@@ -53,6 +53,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
     jobs["remaining_gpu_h"] = jobs["work_gpu_h"].astype(float)
     jobs["site"] = ""
     jobs["migrations"] = 0
+    jobs["transfer_left_h"] = 0.0
     jobs["finished"] = pd.Series(pd.NaT, index=jobs.index, dtype="datetime64[ns, UTC]")
     jobs = jobs.set_index("job_id", drop=False)
     site_pos = {name: k for k, name in enumerate(fleet.names)}
@@ -80,8 +81,8 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
             build_s += decision.build_s
             solve_s += decision.solve_s
             _check_decision(decision, state, site_pos)
-            gpu_h, work = _gpu_hours(decision, jobs, fleet, site_pos)
-            settled = _settle_hour(scenario, now, gpu_h, actual, scenario.grid.limits(actual.index, actual.green_mw))
+            hour = execute_hour(decision, jobs, fleet, site_pos)
+            settled = _settle_hour(scenario, now, hour.site_it_mw, actual, scenario.grid.limits(actual.index, actual.green_mw))
             ac = _ac_check(scenario, now, settled) if grid_settings.ac_check else None
             grid_aware = getattr(policy, "grid_aware", False)
             if ac is None or not ac.converged or ac.violation_mw <= 1e-6 or not grid_aware:
@@ -91,13 +92,11 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
                 scenario.grid.tighten(list(ac.overloaded), grid_settings.tighten_factor)
         for job_id, (site, gpus) in decision.allocation.items():
             s = site_pos[site]
-            done = work[job_id]
-            it_mwh = done / fleet.throughput[s] * fleet.gpu_it_mw[s]
-            dispatch_rows.append((now, job_id, site, gpus, done, it_mwh, it_mwh * fleet.pue[s]))
+            done, it_mwh, transfer_left, migrated = hour.jobs[job_id]
+            dispatch_rows.append((now, job_id, site, gpus, done, it_mwh, it_mwh * fleet.pue[s], migrated))
             jobs.at[job_id, "remaining_gpu_h"] -= done
-            previous = jobs.at[job_id, "site"]
-            if previous and previous != site:
-                jobs.at[job_id, "migrations"] += 1
+            jobs.at[job_id, "migrations"] += int(migrated)
+            jobs.at[job_id, "transfer_left_h"] = transfer_left
             jobs.at[job_id, "site"] = site
             if jobs.at[job_id, "remaining_gpu_h"] <= _EPS_GPU_H:
                 jobs.at[job_id, "finished"] = now + pd.Timedelta(hours=1)
@@ -116,7 +115,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
         })
     dispatch = pd.DataFrame(
         dispatch_rows,
-        columns=["time", "job_id", "site", "gpus", "work_gpu_h", "it_energy_mwh", "facility_energy_mwh"],
+        columns=["time", "job_id", "site", "gpus", "work_gpu_h", "it_energy_mwh", "facility_energy_mwh", "migrated"],
     )
     site_hour = pd.concat(site_rows, ignore_index=True)
     step_frame = pd.DataFrame(step_rows)
@@ -149,17 +148,44 @@ def _check_decision(decision: StepDecision, state: FleetState, site_pos: dict[st
         )
 
 
-def _gpu_hours(decision: StepDecision, jobs: pd.DataFrame, fleet, site_pos: dict[str, int]) -> tuple[np.ndarray, dict[str, float]]:
-    """GPU-hours used per site and reference work done per job if the decision is carried out."""
-    gpu_h = np.zeros(len(fleet.names))
-    work: dict[str, float] = {}
+@dataclass(frozen=True)
+class HourExecution:
+    """What carrying out a decision for one hour does."""
+
+    site_it_mw: np.ndarray
+    """(n_site,) IT power drawn [MW] (= MWh over the hour)."""
+    jobs: dict[str, tuple[float, float, float, bool]]
+    """job -> (reference work done [GPU h], IT energy [MWh], checkpoint transfer left [h], migrated)."""
+
+
+def execute_hour(decision: StepDecision, jobs: pd.DataFrame, fleet, site_pos: dict[str, int]) -> HourExecution:
+    """Work and energy of each allocated job in the hour.
+
+    A job that last ran at another site migrates: its checkpoint (``checkpoint_gb``) crosses the
+    WAN first, and while it does the gang holds its GPUs idle (idle power, no work). A transfer
+    longer than an hour carries over to the job's next hours at that site. A job's work in the
+    hour is its gang's throughput over the productive part, capped by what it has left (a job
+    that finishes early stops drawing power).
+    """
+    site_it_mw = np.zeros(len(fleet.names))
+    out: dict[str, tuple[float, float, float, bool]] = {}
     for job_id, (site, gpus) in decision.allocation.items():
         s = site_pos[site]
+        previous = jobs.at[job_id, "site"]
+        migrated = bool(previous) and previous != site
+        if migrated:
+            transfer = fleet.transfer_h(np.array([jobs.at[job_id, "checkpoint_gb"]]), np.array([site_pos[previous]]))
+            waiting_h = float(transfer[0, s])
+        else:
+            waiting_h = float(jobs.at[job_id, "transfer_left_h"])
+        idle_h = min(waiting_h, 1.0)
         k = fleet.throughput[s]
-        done = min(jobs.at[job_id, "remaining_gpu_h"], gpus * k)
-        work[job_id] = done
-        gpu_h[s] += done / k
-    return gpu_h, work
+        done = min(jobs.at[job_id, "remaining_gpu_h"], gpus * k * (1.0 - idle_h))
+        idle_mw = fleet.gpu_idle_it_mw[s] if fleet.gpu_idle_it_mw is not None else 0.0
+        it_mwh = done / k * fleet.gpu_it_mw[s] + gpus * idle_h * idle_mw
+        site_it_mw[s] += it_mwh
+        out[job_id] = (done, it_mwh, waiting_h - idle_h, migrated)
+    return HourExecution(site_it_mw, out)
 
 
 def _ac_check(scenario: Scenario, now: pd.Timestamp, settled: pd.DataFrame):
@@ -168,11 +194,11 @@ def _ac_check(scenario: Scenario, now: pd.Timestamp, settled: pd.DataFrame):
     return scenario.grid.ac_check(now, frame["load_mw"], injected, frame["grid_import_mw"], frame["export_mw"])
 
 
-def _settle_hour(scenario: Scenario, now: pd.Timestamp, gpu_h: np.ndarray, actual, limits) -> pd.DataFrame:
+def _settle_hour(scenario: Scenario, now: pd.Timestamp, it_mw: np.ndarray, actual, limits) -> pd.DataFrame:
     """Energy balance of each site for one hour on actual supply (green first, then grid)."""
     fleet = scenario.fleet
     names = fleet.names
-    load = gpu_h * fleet.gpu_it_mw * fleet.pue  # MW over one hour = MWh
+    load = it_mw * fleet.pue  # MW over one hour = MWh
     green = actual.green_mw.loc[now, names].to_numpy()
     green_used = np.minimum(load, green)
     grid = load - green_used
@@ -185,7 +211,7 @@ def _settle_hour(scenario: Scenario, now: pd.Timestamp, gpu_h: np.ndarray, actua
         "time": now,
         "site": names,
         "region": fleet.regions,
-        "it_load_mw": gpu_h * fleet.gpu_it_mw,
+        "it_load_mw": it_mw,
         "load_mw": load,
         "green_available_mw": green,
         "green_used_mw": green_used,

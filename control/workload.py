@@ -37,6 +37,7 @@ def derive_jobs(
     max_hours: float,
     east_share: float,
     seed: int,
+    sample: int | None = None,
 ) -> pd.DataFrame:
     """Job table from the traces.
 
@@ -47,12 +48,25 @@ def derive_jobs(
     12 h; home site: ``east_share`` of jobs to sites with tier ``east`` (split by GPU count), the
     rest to the others; 10 % restricted to their home tier; priority 1 for QoS ``LS``; checkpoint
     4 GB per GPU.
+
+    With ``sample`` (long runs, e.g. a year), ``sample`` pods are drawn at random from the dense
+    part of the trace (from ``trace_day`` on, all of it) and spread evenly over ``days`` in their
+    arrival order, each keeping its recorded time of day.
     """
     rng = np.random.default_rng(seed)
     gpu_pods = pods[pods["num_gpu"] >= 1].copy()
     offset_s = gpu_pods["creation_time"] - trace_day * 86400
-    gpu_pods = gpu_pods[(offset_s >= 0) & (offset_s < days * 86400)].copy()
-    gpu_pods["offset_s"] = offset_s.loc[gpu_pods.index]
+    if sample is None:
+        gpu_pods = gpu_pods[(offset_s >= 0) & (offset_s < days * 86400)].copy()
+        gpu_pods["offset_s"] = offset_s.loc[gpu_pods.index]
+    else:
+        dense = gpu_pods[offset_s >= 0]
+        if sample > len(dense):
+            raise ValueError(f"sample={sample} exceeds the {len(dense)} GPU pods from trace day {trace_day} on")
+        gpu_pods = dense.loc[np.sort(rng.choice(dense.index.to_numpy(), size=sample, replace=False))].copy()
+        gpu_pods = gpu_pods.sort_values("creation_time")
+        day = np.floor(np.arange(sample) * days / sample)
+        gpu_pods["offset_s"] = day * 86400 + gpu_pods["creation_time"].to_numpy() % 86400
     gpu_pods = gpu_pods.sort_values(["offset_s", "name"]).reset_index(drop=True)
     n = len(gpu_pods)
 

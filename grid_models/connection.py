@@ -117,6 +117,10 @@ class SiteConnectionGrid:
         """Per-site factor <= 1 on the linear import limit, lowered when an AC check found overloads."""
         self.net = pp.create_empty_network(name="site-connections")
         self._elements = {s.site: self._add_connection(s) for s in specs}
+        self._element_arrays = {
+            kind: np.array([self._elements[site][kind] for site in self.sites])
+            for kind in ("load", "background", "green")
+        } | {"tan_phi": np.array([math.tan(math.acos(self.specs[site].power_factor)) for site in self.sites])}
 
     def _add_connection(self, spec: ConnectionSpec) -> dict[str, int]:
         net = self.net
@@ -172,15 +176,15 @@ class SiteConnectionGrid:
         after curtailment).
         """
         net = self.net
-        background = self._background(pd.DatetimeIndex([time])).iloc[0]
-        for site in self.sites:
-            spec, el = self.specs[site], self._elements[site]
-            tan_phi = math.tan(math.acos(spec.power_factor))
-            p = float(load_mw.get(site, 0.0))
-            net.load.loc[el["load"], ["p_mw", "q_mvar"]] = [p, p * tan_phi]
-            bg = float(background[site])
-            net.load.loc[el["background"], ["p_mw", "q_mvar"]] = [bg, bg * tan_phi]
-            net.sgen.loc[el["green"], "p_mw"] = float(green_mw.get(site, 0.0))
+        el = self._element_arrays
+        background = self._background(pd.DatetimeIndex([time])).iloc[0].to_numpy(dtype=float)
+        p = load_mw.reindex(self.sites, fill_value=0.0).to_numpy(dtype=float)
+        # one vectorised write per column (pandas .loc per element costs more than the power flow)
+        net.load.loc[el["load"], "p_mw"] = p
+        net.load.loc[el["load"], "q_mvar"] = p * el["tan_phi"]
+        net.load.loc[el["background"], "p_mw"] = background
+        net.load.loc[el["background"], "q_mvar"] = background * el["tan_phi"]
+        net.sgen.loc[el["green"], "p_mw"] = green_mw.reindex(self.sites, fill_value=0.0).to_numpy(dtype=float)
         converged, tried = run_ac(net)
         if not converged:
             return AcCheck(False, float("nan"), float("nan"), float("nan"), float("nan"), (),

@@ -26,6 +26,10 @@ Usage::
 
     python scripts/derive_default_jobs.py --config config/default.toml \\
         --shared ../shared/data --out data/jobs/default_jobs.csv
+
+A year of 1,000 jobs (``data/jobs/year_jobs.csv``)::
+
+    python scripts/derive_default_jobs.py --days 365 --sample 1000 --out data/jobs/year_jobs.csv
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ def main() -> None:
     parser.add_argument("--max-hours", type=float, default=72.0)
     parser.add_argument("--east-share", type=float, default=0.7)
     parser.add_argument("--seed", type=int, default=20230703)
+    parser.add_argument("--sample", type=int, default=None,
+                        help="draw this many pods and spread them over --days (long runs)")
     args = parser.parse_args()
 
     config = tomllib.loads(args.config.read_text())
@@ -59,7 +65,7 @@ def main() -> None:
     pods, runtimes = read_traces(args.shared)
     jobs = derive_jobs(
         pods, runtimes, config["sites"], start, args.days, args.trace_day, args.gang_scale,
-        args.max_hours, args.east_share, args.seed,
+        args.max_hours, args.east_share, args.seed, sample=args.sample,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     jobs.to_csv(args.out, index=False)

@@ -25,12 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--policies", default="agnostic,mpc",
         help=f"comma-separated policies to run (available: {', '.join(POLICY_NAMES)})",
     )
+    parser.add_argument("--jobs", type=Path, default=None,
+                        help="job CSV to use instead of the config's [jobs] file (e.g. data/jobs/year_jobs.csv)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    overrides = {"jobs": {"file": str(args.jobs.resolve())}} if args.jobs else None
+    settings = load_settings(args.config, overrides)
     names = [n.strip() for n in args.policies.split(",") if n.strip()]
     check_policy_names(names)  # before any work
     scenario = load_scenario(settings, args.days)

@@ -19,7 +19,9 @@ lines        -F' <= base + PTDF m <= F'                        (when a network i
              F' = max(F, |base|): a branch already overloaded without the data centres
              may not get worse)
 
-Objective [tCO2]: grid emissions + deadline penalty - value of work done now, where the value of
+Objective [tCO2]: grid emissions + deadline penalty + migration cost - value of work done now,
+where the migration cost of running a job away from the site it last ran at is the emissions of
+its idle checkpoint-transfer interval spread over its remaining GPU-hours, and the value of
 a reference-GPU hour is the mean grid cost of the cheapest allowed site over the horizon (the
 cost the work would have later), so green hours now are taken and plain grid hours are neutral.
 """
@@ -116,6 +118,8 @@ def define_objective(inp: MpcInputs, idx: VariableIndex, settings: MpcSettings) 
     c[: idx.n_x] = (
         -value[idx.job] * inp.throughput[idx.site] + settings.early_bias_t_per_gpu_h * idx.step
     )
+    if inp.migration_t_per_gpu_h is not None:
+        c[: idx.n_x] += inp.migration_t_per_gpu_h[idx.job, idx.site]
     return c
 
 

@@ -1,7 +1,7 @@
 """Aggregate jobs into classes for the LP, and hand the first step back to jobs.
 
 Jobs that share a window (first step, deadline step — deadlines beyond the horizon bucketed),
-allowed sites and priority are interchangeable for the LP: one set of variables serves the whole
+allowed sites, priority and the site they last ran at are interchangeable for the LP: one set of variables serves the whole
 class, with the class's gang-rate bound and work the sums over its members. This is a relaxation
 (work may move between members), which is why the first step is handed back to jobs least-slack
 first and rounded to whole gangs afterwards.
@@ -38,7 +38,8 @@ def class_keys(inp: MpcInputs) -> np.ndarray:
     """Class id of each job (0..n_class-1)."""
     release, deadline = bucketed_windows(inp)
     allowed_code = np.packbits(inp.allowed, axis=1).astype(np.int64)
-    keys = np.column_stack([release, deadline, inp.priority.astype(np.int64), allowed_code])
+    current = inp.current_site if inp.current_site is not None else np.full(inp.n_job, -1)
+    keys = np.column_stack([release, deadline, inp.priority.astype(np.int64), allowed_code, current])
     _, class_of_job = np.unique(keys, axis=0, return_inverse=True)
     return class_of_job.ravel()
 
@@ -64,7 +65,21 @@ def aggregate(inp: MpcInputs, class_of_job: np.ndarray) -> MpcInputs:
         priority=inp.priority[first],
         allowed=inp.allowed[first],
         required_gpu_h=np.bincount(class_of_job, required_in_horizon(inp), minlength=n_class),
+        current_site=None if inp.current_site is None else inp.current_site[first],
+        migration_t_per_gpu_h=_class_migration_cost(inp, class_of_job, n_class),
     )
+
+
+def _class_migration_cost(inp: MpcInputs, class_of_job: np.ndarray, n_class: int) -> np.ndarray | None:
+    """Members' migration costs per GPU-hour, weighted by their remaining work (so that moving
+    the whole class costs the sum of its members' costs)."""
+    if inp.migration_t_per_gpu_h is None:
+        return None
+    weighted = inp.migration_t_per_gpu_h * inp.remaining_gpu_h[:, None]
+    total = np.zeros((n_class, inp.n_site))
+    np.add.at(total, class_of_job, weighted)
+    work = np.bincount(class_of_job, inp.remaining_gpu_h, minlength=n_class)
+    return total / np.maximum(work, 1e-12)[:, None]
 
 
 def required_in_horizon(inp: MpcInputs) -> np.ndarray:

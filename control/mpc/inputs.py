@@ -55,6 +55,11 @@ class MpcInputs:
     """(n_branch,)."""
     required_gpu_h: np.ndarray | None = None
     """Work that must be done inside the horizon; None = derived from each job's deadline."""
+    current_site: np.ndarray | None = None
+    """(n_job,) site index where the job last ran, -1 if it has not run; None = none ran."""
+    migration_t_per_gpu_h: np.ndarray | None = None
+    """(n_job, n_site) cost of moving there, spread over the job's remaining GPU-hours there
+    [tCO2 per GPU-hour]; zero at the job's own site. None = migrations are free."""
 
     @property
     def n_job(self) -> int:
@@ -91,6 +96,9 @@ def build_inputs(
     deadline_step = np.floor(hours(jobs["deadline"])).astype(int) if len(jobs) else np.zeros(0, int)
     n_step = len(forecast.index)
     sites = fleet.names
+    ci = forecast.ci_g_per_kwh[sites].to_numpy().T.copy()
+    current = jobs["site"].map({name: k for k, name in enumerate(sites)}).fillna(-1).to_numpy(dtype=int)
+    checkpoint_gb = jobs["checkpoint_gb"].to_numpy(dtype=float) if "checkpoint_gb" in jobs else np.zeros(len(jobs))
     use_ptdf = use_network and limits.has_network
     big = 1e6  # a grid-blind controller sees no import or export limit
     return MpcInputs(
@@ -105,7 +113,7 @@ def build_inputs(
         throughput=fleet.throughput,
         gpu_facility_mw=fleet.gpu_facility_mw,
         green_mw=forecast.green_mw[sites].to_numpy().T.copy(),
-        ci_g_per_kwh=forecast.ci_g_per_kwh[sites].to_numpy().T.copy(),
+        ci_g_per_kwh=ci,
         import_limit_mw=(limits.import_limit_mw[sites].to_numpy().T.copy() if use_network
                          else np.full((len(sites), n_step), big)),
         export_limit_mw=(limits.export_limit_mw[sites].to_numpy().T.copy() if use_network
@@ -113,4 +121,27 @@ def build_inputs(
         ptdf=limits.ptdf if use_ptdf else None,
         base_flow_mw=limits.base_flow_mw.to_numpy().T.copy() if use_ptdf else None,
         branch_limit_mw=limits.branch_limit_mw if use_ptdf else None,
+        current_site=current,
+        migration_t_per_gpu_h=migration_cost_t_per_gpu_h(
+            fleet, checkpoint_gb, current, jobs["gpus"].to_numpy(dtype=float),
+            jobs["remaining_gpu_h"].to_numpy(dtype=float), ci,
+        ),
     )
+
+
+def migration_cost_t_per_gpu_h(
+    fleet, checkpoint_gb: np.ndarray, current: np.ndarray, gpus: np.ndarray,
+    remaining_gpu_h: np.ndarray, ci_g_per_kwh: np.ndarray,
+) -> np.ndarray:
+    """Emissions of moving each job to each site, per GPU-hour it would then run there.
+
+    Moving costs the idle interval: the gang waits ``checkpoint / bandwidth`` hours at the new
+    site drawing idle power (taken at the site's mean forecast grid intensity, a conservative
+    choice). Spread over the ``remaining / throughput`` GPU-hours the job would run there, the LP
+    pays the full cost if the whole job moves, and a share if part of its work does.
+    """
+    transfer_h = fleet.transfer_h(checkpoint_gb, current)  # (n_job, n_site)
+    idle_facility_mw = (fleet.gpu_idle_it_mw if fleet.gpu_idle_it_mw is not None else 0.0 * fleet.pue) * fleet.pue
+    cost_t = transfer_h * gpus[:, None] * (idle_facility_mw * ci_g_per_kwh.mean(axis=1) / 1000.0)[None, :]
+    gpu_h_there = np.maximum(remaining_gpu_h, 1e-9)[:, None] / fleet.throughput[None, :]
+    return cost_t / gpu_h_there

@@ -18,10 +18,12 @@ from control.settings.errors import ConfigError
 __all__ = ["ConfigError", "Settings", "load_settings", "parse_settings"]
 
 
-def load_settings(path: str | Path) -> Settings:
+def load_settings(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None) -> Settings:
     """Read and validate a TOML configuration file.
 
-    Relative paths inside the file are resolved against the file's directory.
+    Relative paths inside the file are resolved against the file's directory. ``overrides``
+    replaces keys of top-level tables before validation (e.g. ``{"jobs": {"file": "/abs.csv"}}``
+    from the command line); they are validated like the file's own values.
 
     Raises
     ------
@@ -35,6 +37,8 @@ def load_settings(path: str | Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    for table, values in (overrides or {}).items():
+        data[table] = {**data.get(table, {}), **values}
     return parse_settings(data, base_dir=path.parent.resolve(), source=str(path))
 
 

@@ -57,6 +57,13 @@ class GpuModelSettings(FrozenModel):
     """IT power per busy GPU including its share of host, network and storage [kW]."""
     throughput: float = Field(gt=0)
     """Training throughput relative to the reference GPU model (reference = 1.0)."""
+    idle_power_kw: float | None = Field(default=None, ge=0, le=5)
+    """IT power per GPU held but idle (e.g. waiting for a checkpoint to arrive) [kW]; default 30 %
+    of ``power_kw`` (an assumption: idle accelerators plus their hosts, fans and network)."""
+
+    @property
+    def idle_kw(self) -> float:
+        return self.idle_power_kw if self.idle_power_kw is not None else 0.3 * self.power_kw
 
 
 class ConnectionSettings(FrozenModel):
@@ -147,6 +154,23 @@ class MpcSettings(FrozenModel):
     """A gang job runs in the committed step when the plan gives it at least this share of its GPUs."""
 
 
+class WanLinkSettings(FrozenModel):
+    """``[[wan.links]]``: checkpoint bandwidth between two sites (both directions)."""
+
+    a: str
+    b: str
+    gbps: float = Field(gt=0)
+
+
+class WanSettings(FrozenModel):
+    """``[wan]``: the wide-area network that carries checkpoints when a job migrates."""
+
+    default_gbps: float = Field(default=10.0, gt=0)
+    """Bandwidth available to one checkpoint transfer between any two sites [Gbit/s]."""
+    links: list[WanLinkSettings] = Field(default_factory=list)
+    """Pairs with a different bandwidth than the default."""
+
+
 class OutageSettings(FrozenModel):
     """``[[outages]]``: a site (or all its GPUs) unavailable over an interval."""
 
@@ -179,6 +203,7 @@ class Settings(FrozenModel):
     jobs: JobsSettings
     mpc: MpcSettings = MpcSettings()
     outages: list[OutageSettings] = Field(default_factory=list)
+    wan: WanSettings = WanSettings()
     grid: GridSettings = GridSettings()
     forecast: ForecastSettings = ForecastSettings()
     runtime: RuntimeSettings = RuntimeSettings()
@@ -195,6 +220,10 @@ class Settings(FrozenModel):
         for outage in self.outages:
             if outage.site not in site_names:
                 raise ValueError(f"outage names unknown site {outage.site!r}; sites are {site_names}")
+        for link in self.wan.links:
+            for end in (link.a, link.b):
+                if end not in site_names:
+                    raise ValueError(f"wan link {link.a}-{link.b} names unknown site {end!r}; sites are {site_names}")
         for site in self.sites:
             if site.region not in region_names:
                 raise ValueError(

@@ -80,6 +80,17 @@ def test_windows_capacity_and_limits_hold(runs, policy) -> None:
     assert (sh["green_used_mw"] <= sh["green_available_mw"] + 1e-9).all()
     if policy == "mpc":
         assert (sh["grid_import_mw"] <= sh["import_limit_mw"] + 1e-9).all()
+    # migrations: consecutive runs of a job at different sites, each counted once
+    d = d.sort_values(["job_id", "time"])
+    previous = d.groupby("job_id")["site"].shift()
+    moved = previous.notna() & (previous != d["site"])
+    assert (moved.to_numpy() == d["migrated"].to_numpy()).all()
+    assert run.summary["migrations"] == int(moved.sum())
+    # the jobs' energy is the sites' energy, hour by hour
+    per_site = run.dispatch.groupby(["time", "site"])["it_energy_mwh"].sum()
+    site_it = sh.set_index(["time", "site"])["it_load_mw"]
+    np.testing.assert_allclose(per_site.to_numpy(), site_it.loc[per_site.index].to_numpy(), atol=1e-9)
+    assert (site_it.drop(per_site.index).abs() < 1e-12).all()  # no job, no IT load
 
 
 def test_cli_writes_summary_and_report(default_config, tmp_path) -> None:
