@@ -2,7 +2,10 @@
 
 A job is a gang of ``gpus`` GPUs that needs ``work_gpu_h`` hours of reference-GPU work between
 ``release`` and ``deadline``. On a site whose GPU model has throughput ``k`` (relative to the
-reference), the gang delivers ``gpus * k`` reference-GPU hours per hour.
+reference), the gang delivers ``gpus * k`` reference-GPU hours per hour. An elastic job
+(``min_gpus < gpus``) may run on any whole number of GPUs from ``min_gpus`` to ``gpus``, still on
+one site at a time; its speed is taken as proportional to its GPUs (an assumption: real data-
+parallel scaling is somewhat sublinear).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("job_id", "release", "deadline", "gpus", "work_gpu_h", "home_site")
-OPTIONAL_COLUMNS = {"allowed_sites": "", "priority": 0, "checkpoint_gb": 0.0}
+OPTIONAL_COLUMNS = {"allowed_sites": "", "priority": 0, "checkpoint_gb": 0.0, "min_gpus": np.nan}
 
 
 class JobFileError(ValueError):
@@ -57,17 +60,25 @@ def validate_jobs(frame: pd.DataFrame, site_names: Iterable[str], source: str = 
             f"{source}: job {row.job_id} has deadline {row.deadline} not after release {row.release}; "
             f"{int(bad.sum())} job(s) affected. Fix the deadline or the release."
         )
-    for column, kind in (("gpus", "integer"), ("work_gpu_h", "number"), ("checkpoint_gb", "number"), ("priority", "integer")):
+    jobs["min_gpus"] = jobs["min_gpus"].fillna(jobs["gpus"])  # empty = a fixed gang
+    for column, kind in (("gpus", "integer"), ("min_gpus", "integer"), ("work_gpu_h", "number"), ("checkpoint_gb", "number"), ("priority", "integer")):
         values = pd.to_numeric(jobs[column], errors="coerce")
         if values.isna().any():
             row = jobs[values.isna()].iloc[0]
             raise JobFileError(f"{source}: job {row.job_id} has {column}={row[column]!r}; it must be a {kind}")
         jobs[column] = values.astype(int if kind == "integer" else float)
-    for column, low in (("gpus", 1), ("work_gpu_h", 1e-9), ("checkpoint_gb", 0.0)):
+    for column, low in (("gpus", 1), ("min_gpus", 1), ("work_gpu_h", 1e-9), ("checkpoint_gb", 0.0)):
         bad = jobs[column] < low
         if bad.any():
             row = jobs[bad].iloc[0]
             raise JobFileError(f"{source}: job {row.job_id} has {column}={row[column]}; it must be >= {low}")
+    bad = jobs["min_gpus"] > jobs["gpus"]
+    if bad.any():
+        row = jobs[bad].iloc[0]
+        raise JobFileError(
+            f"{source}: job {row.job_id} has min_gpus={row.min_gpus} > gpus={row.gpus}; min_gpus is the "
+            "smallest gang an elastic job may run on (leave it empty for a fixed gang)"
+        )
     unknown_home = ~jobs["home_site"].isin(sites)
     if unknown_home.any():
         row = jobs[unknown_home].iloc[0]

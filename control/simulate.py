@@ -133,8 +133,10 @@ def _check_decision(decision: StepDecision, state: FleetState, site_pos: dict[st
             raise DispatchError(f"step {state.now}: job {job_id} is not released or already finished")
         if site not in site_pos:
             raise DispatchError(f"step {state.now}: job {job_id} sent to unknown site {site!r}")
-        if gpus != active.at[job_id, "gpus"]:
-            raise DispatchError(f"step {state.now}: job {job_id} given {gpus} GPUs, its gang is {active.at[job_id, 'gpus']}")
+        low, high = active.at[job_id, "min_gpus"], active.at[job_id, "gpus"]
+        if gpus != int(gpus) or not low <= gpus <= high:
+            gang = f"its gang is {high}" if low == high else f"it runs on {low} to {high}"
+            raise DispatchError(f"step {state.now}: job {job_id} given {gpus} GPUs, {gang}")
         allowed = active.at[job_id, "allowed_sites"]
         if allowed and site not in allowed.split(";"):
             raise DispatchError(f"step {state.now}: job {job_id} may not run at {site} (allowed: {allowed})")

@@ -1,7 +1,7 @@
 """Aggregate jobs into classes for the LP, and hand the first step back to jobs.
 
 Jobs that share a window (first step, deadline step — deadlines beyond the horizon bucketed),
-allowed sites, priority and the site they last ran at are interchangeable for the LP: one set of variables serves the whole
+allowed sites, priority, the site they last ran at and elasticity are interchangeable for the LP: one set of variables serves the whole
 class, with the class's gang-rate bound and work the sums over its members. This is a relaxation
 (work may move between members), which is why the first step is handed back to jobs least-slack
 first and rounded to whole gangs afterwards.
@@ -39,7 +39,8 @@ def class_keys(inp: MpcInputs) -> np.ndarray:
     release, deadline = bucketed_windows(inp)
     allowed_code = np.packbits(inp.allowed, axis=1).astype(np.int64)
     current = inp.current_site if inp.current_site is not None else np.full(inp.n_job, -1)
-    keys = np.column_stack([release, deadline, inp.priority.astype(np.int64), allowed_code, current])
+    elastic = (inp.min_gpus < inp.gpus).astype(np.int64) if inp.min_gpus is not None else np.zeros(inp.n_job, np.int64)
+    keys = np.column_stack([release, deadline, inp.priority.astype(np.int64), allowed_code, current, elastic])
     _, class_of_job = np.unique(keys, axis=0, return_inverse=True)
     return class_of_job.ravel()
 
@@ -66,6 +67,7 @@ def aggregate(inp: MpcInputs, class_of_job: np.ndarray) -> MpcInputs:
         allowed=inp.allowed[first],
         required_gpu_h=np.bincount(class_of_job, required_in_horizon(inp), minlength=n_class),
         current_site=None if inp.current_site is None else inp.current_site[first],
+        min_gpus=None,  # classes are a relaxation: the rounding applies each member's range
         migration_t_per_gpu_h=_class_migration_cost(inp, class_of_job, n_class),
     )
 

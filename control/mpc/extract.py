@@ -54,7 +54,8 @@ def round_first_step(
     A released job runs, with all its GPUs on one site, when the plan gives it at least
     ``threshold`` of the work its gang could usefully do in step 0 (all of it, or what is left),
     or when its slack at its fastest allowed site is below ``must_run_slack_h`` hours. Jobs are
-    placed in order: must-run first, then priority, then planned share. A job goes to the site the
+    placed in order: priority first (a job is never displaced by a lower-priority one), then
+    must-run, then planned share. A job goes to the site the
     plan used most if it has GPUs and power (green forecast + import limit) left and the job can
     still meet its deadline there; otherwise (must-run jobs) to the allowed site with the most
     slack that has room.
@@ -65,21 +66,22 @@ def round_first_step(
         job row -> (site column, GPUs).
     """
     released = inp.release_step <= 0
+    min_gpus = inp.gpus if inp.min_gpus is None else inp.min_gpus
     planned_work = first_step_gpus @ inp.throughput
     best_site = np.argmax(first_step_gpus, axis=1)
-    useful_work = np.minimum(inp.gpus * inp.throughput[best_site], inp.remaining_gpu_h)
+    # the smallest gang the job may run on (its whole gang unless elastic) sets the bar
+    useful_work = np.minimum(min_gpus * inp.throughput[best_site], inp.remaining_gpu_h)
     share = planned_work / np.maximum(useful_work, 1e-12)
     site_slack = site_slack_hours(inp)
     must_run = released & (site_slack.max(axis=1) < must_run_slack_h)
     candidate = released & ((share >= threshold - 1e-9) | must_run)
-    order = np.lexsort((-share, -inp.priority, ~must_run))
+    order = np.lexsort((-share, ~must_run, -inp.priority))
     gpu_left = inp.gpu_count[:, 0].astype(float).copy()
     power_left = inp.green_mw[:, 0] + inp.import_limit_mw[:, 0]
     decisions: dict[int, tuple[int, int]] = {}
     for j in order:
         if not candidate[j]:
             continue
-        need = inp.gpus[j]
         planned = [s for s in np.argsort(-first_step_gpus[j]) if first_step_gpus[j, s] > 0]
         on_time = [s for s in planned if site_slack[j, s] >= min(must_run_slack_h, site_slack[j].max()) - 1e-9]
         sites = on_time if not must_run[j] else on_time + list(np.argsort(-site_slack[j]))
@@ -88,10 +90,23 @@ def round_first_step(
         for s in sites:
             if not inp.allowed[j, s]:
                 continue
-            power = need * inp.gpu_facility_mw[s]
-            if gpu_left[s] >= need and power_left[s] >= power - 1e-9:
-                decisions[int(j)] = (int(s), int(need))
-                gpu_left[s] -= need
-                power_left[s] -= power
+            gpus = _gang_size(inp, j, s, first_step_gpus[j, s], min_gpus[j], must_run[j])
+            fits = min(gpu_left[s], np.floor((power_left[s] + 1e-9) / inp.gpu_facility_mw[s]))
+            gpus = min(gpus, fits)
+            if gpus >= min_gpus[j]:
+                decisions[int(j)] = (int(s), int(gpus))
+                gpu_left[s] -= gpus
+                power_left[s] -= gpus * inp.gpu_facility_mw[s]
                 break
     return decisions
+
+
+def _gang_size(inp: MpcInputs, j: int, s: int, planned_gpus: float, min_gpus: float, must_run: bool) -> float:
+    """GPUs to give job ``j`` at site ``s``: its whole gang, or for an elastic job what the plan
+    gave it (all of its maximum when it must run), rounded up, within its range and never more
+    than its remaining work can use."""
+    if min_gpus >= inp.gpus[j]:
+        return float(inp.gpus[j])
+    wanted = inp.gpus[j] if must_run else np.ceil(planned_gpus - 1e-6)
+    usable = np.ceil(inp.remaining_gpu_h[j] / inp.throughput[s] - 1e-9)
+    return float(np.clip(min(wanted, usable), min_gpus, inp.gpus[j]))

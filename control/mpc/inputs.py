@@ -25,7 +25,7 @@ class MpcInputs:
     remaining_gpu_h: np.ndarray
     """Reference-GPU hours of work left per job."""
     gpus: np.ndarray
-    """Gang size per job [GPUs]."""
+    """Gang size per job (the largest, for elastic jobs) [GPUs]."""
     release_step: np.ndarray
     """First step a job may run (0 if already released)."""
     deadline_step: np.ndarray
@@ -55,6 +55,8 @@ class MpcInputs:
     """(n_branch,)."""
     required_gpu_h: np.ndarray | None = None
     """Work that must be done inside the horizon; None = derived from each job's deadline."""
+    min_gpus: np.ndarray | None = None
+    """(n_job,) smallest gang of elastic jobs (= ``gpus`` for fixed gangs); None = all fixed."""
     current_site: np.ndarray | None = None
     """(n_job,) site index where the job last ran, -1 if it has not run; None = none ran."""
     migration_t_per_gpu_h: np.ndarray | None = None
@@ -105,6 +107,7 @@ def build_inputs(
         job_ids=jobs["job_id"].to_numpy(),
         remaining_gpu_h=jobs["remaining_gpu_h"].to_numpy(dtype=float),
         gpus=jobs["gpus"].to_numpy(dtype=float),
+        min_gpus=(jobs["min_gpus"] if "min_gpus" in jobs else jobs["gpus"]).to_numpy(dtype=float),
         release_step=release_step,
         deadline_step=deadline_step,
         priority=jobs["priority"].to_numpy(dtype=float),

@@ -113,3 +113,24 @@ def test_last_partial_hour_still_runs() -> None:
     first = np.array([[3.0, 0.0], [0.0, 0.0]])
     decisions = round_first_step(inp, first, threshold=0.5)
     assert len(decisions) == 1  # both want site 0 (site 1 is too slow for job 1 to finish on time)
+
+
+def test_a_priority_job_is_never_displaced_by_a_lower_one() -> None:
+    """Room for one gang: the low-priority job is due (must run), the high-priority one merely
+    planned; the high-priority job gets the GPUs and the other one misses (and is penalised)."""
+    inp = _inputs(release_step=np.array([0, 0]), remaining_gpu_h=np.array([10.0, 30.0]),
+                  deadline_step=np.array([1, 6]), priority=np.array([0.0, 1.0]),
+                  allowed=np.array([[True, False], [True, False]]))
+    first = np.array([[10.0, 0.0], [10.0, 0.0]])
+    decisions = round_first_step(inp, first, threshold=0.5)
+    assert decisions == {1: (0, 10)}
+
+
+def test_an_elastic_job_runs_on_the_gpus_left_a_fixed_gang_does_not() -> None:
+    """Six GPUs free at site 0: the elastic job (4 to 10 GPUs) takes them, the fixed gang waits."""
+    gpu_count = np.vstack([np.full(6, 6.0), np.zeros(6)])
+    first = np.array([[10.0, 0.0], [0.0, 0.0]])
+    elastic = _inputs(release_step=np.array([0, 0]), gpu_count=gpu_count, min_gpus=np.array([4.0, 10.0]))
+    assert round_first_step(elastic, first, threshold=0.5) == {0: (0, 6)}
+    fixed = _inputs(release_step=np.array([0, 0]), gpu_count=gpu_count)
+    assert round_first_step(fixed, first, threshold=0.5) == {}

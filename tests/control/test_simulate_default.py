@@ -137,3 +137,20 @@ def test_site_outage_gets_no_work_and_jobs_redispatch(default_config) -> None:
                               & (run.dispatch["time"] < pd.Timestamp("2023-07-03T10:00:00Z"))]
         assert during.empty, policy.name
     assert run_policy(scenario, MpcPolicy(settings.mpc)).summary["deadline_misses"] == 0
+
+
+def test_elastic_jobs_run_on_whole_gpus_within_their_range(default_config) -> None:
+    settings = load_settings(default_config)
+    scenario = load_scenario(settings, days=1)
+    jobs = scenario.jobs.copy()
+    elastic = jobs.index % 2 == 0
+    jobs.loc[elastic, "min_gpus"] = (jobs.loc[elastic, "gpus"] // 4).clip(lower=1)
+    run = run_policy(dataclasses.replace(scenario, jobs=jobs), MpcPolicy(settings.mpc))
+    d = run.dispatch.merge(jobs[["job_id", "gpus", "min_gpus"]], on="job_id", suffixes=("", "_max"))
+    assert (d["gpus"] >= d["min_gpus"]).all() and (d["gpus"] <= d["gpus_max"]).all()
+    assert (d["gpus"] == d["gpus"].round()).all()
+    fixed = d[d["min_gpus"] == d["gpus_max"]]
+    assert (fixed["gpus"] == fixed["gpus_max"]).all()
+    assert run.summary["work_gpu_h"] == pytest.approx(jobs["work_gpu_h"].sum(), rel=1e-9)
+    assert run.summary["deadline_misses"] == 0
+    print("elastic jobs run below their maximum in", int((d["gpus"] < d["gpus_max"]).sum()), "job-hours")
