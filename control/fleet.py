@@ -86,6 +86,14 @@ class FleetState:
     upcoming: pd.DataFrame
     gpu_available: pd.DataFrame | None = None
     """GPUs in service per hour and site (hourly UTC index x site); None = all, always."""
+    tariff_per_mwh: pd.DataFrame | None = None
+    """Grid price per hour and site [currency/MWh]; None = not priced."""
+
+    def tariffs_at(self, index: pd.DatetimeIndex) -> np.ndarray | None:
+        """(n_site, n_hour) grid prices, or None."""
+        if self.tariff_per_mwh is None:
+            return None
+        return self.tariff_per_mwh.loc[index, self.fleet.names].to_numpy().T.astype(float)
 
     def gpus_at(self, index: pd.DatetimeIndex) -> np.ndarray:
         """(n_site, n_hour) GPUs in service."""

@@ -38,11 +38,13 @@ class Scenario:
     grid: CompositeGrid
     gpu_available: pd.DataFrame | None = None
     """GPUs in service per hour and site; zero during configured outages."""
+    tariff_per_mwh: pd.DataFrame | None = None
+    """Grid price per hour and site [currency/MWh], from each site's region."""
 
-    @property
-    def tariff_per_mwh(self) -> np.ndarray:
-        """Grid price per site [currency/MWh], from its region."""
-        return np.array([self.settings.region(s.region).tariff_per_mwh for s in self.settings.sites])
+
+def site_tariffs_per_mwh(settings: Settings, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """Grid price per UTC hour and site [currency/MWh] (flat or time-of-use, by region)."""
+    return pd.DataFrame({s.name: settings.region(s.region).tariff_on(index) for s in settings.sites}, index=index)
 
 
 def site_supply_mw(settings: Settings, index: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -149,4 +151,5 @@ def load_scenario(settings: Settings, days: int) -> Scenario:
         provider=PerfectForecastProvider(pv, wind, ci),
         grid=grid_from_settings(settings, series_index),
         gpu_available=gpus_in_service(settings, series_index),
+        tariff_per_mwh=site_tariffs_per_mwh(settings, series_index),
     )

@@ -68,7 +68,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
         state = FleetState(
             now=now, fleet=fleet, jobs=jobs[active_mask].reset_index(drop=True),
             upcoming=jobs[jobs["release"] > now].reset_index(drop=True),
-            gpu_available=scenario.gpu_available,
+            gpu_available=scenario.gpu_available, tariff_per_mwh=scenario.tariff_per_mwh,
         )
         forecast = scenario.provider.forecast(now, horizon_h)
         actual = scenario.provider.actual(pd.DatetimeIndex([now]))
@@ -209,6 +209,7 @@ def _settle_hour(scenario: Scenario, now: pd.Timestamp, it_mw: np.ndarray, actua
     curtailable = np.maximum(green - export_limit, 0.0)
     export = np.minimum(green - green_used, export_limit)
     ci = actual.ci_g_per_kwh.loc[now, names].to_numpy()
+    tariff = scenario.tariff_per_mwh.loc[now, names].to_numpy() if scenario.tariff_per_mwh is not None else 0.0
     return pd.DataFrame({
         "time": now,
         "site": names,
@@ -225,7 +226,8 @@ def _settle_hour(scenario: Scenario, now: pd.Timestamp, it_mw: np.ndarray, actua
         "grid_violation_mw": np.maximum(grid - import_limit, 0.0),
         "ci_g_per_kwh": ci,
         "emissions_t": grid * ci / 1000.0,
-        "cost": grid * scenario.tariff_per_mwh,
+        "tariff_per_mwh": tariff,
+        "cost": grid * tariff,
     })
 
 

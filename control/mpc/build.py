@@ -19,7 +19,7 @@ lines        -F' <= base + PTDF m <= F'                        (when a network i
              F' = max(F, |base|): a branch already overloaded without the data centres
              may not get worse)
 
-Objective [tCO2]: grid emissions + deadline penalty + migration cost - value of work done now,
+Objective [tCO2]: grid emissions (+ weighted electricity cost) + deadline penalty + migration cost - value of work done now,
 where the migration cost of running a job away from the site it last ran at is the emissions of
 its idle checkpoint-transfer interval spread over its remaining GPU-hours, and the value of
 a reference-GPU hour is the mean grid cost of the cheapest allowed site over the horizon (the
@@ -106,12 +106,13 @@ def define_bounds(inp: MpcInputs, idx: VariableIndex) -> tuple[np.ndarray, np.nd
 
 def define_objective(inp: MpcInputs, idx: VariableIndex, settings: MpcSettings) -> np.ndarray:
     c = np.zeros(idx.n_col)
-    c[idx.m0 : idx.e0] = (inp.ci_g_per_kwh / 1000.0).ravel()  # t per MWh over one hour
+    grid_t_per_mwh = grid_cost_t_per_mwh(inp, settings)
+    c[idx.m0 : idx.e0] = grid_t_per_mwh.ravel()
     # Exported green displaces grid power elsewhere: a small credit makes the controller absorb
     # what would be curtailed before it absorbs what the grid could have taken.
     c[idx.e0 : idx.u0] = -EXPORT_CREDIT * (inp.ci_g_per_kwh / 1000.0).ravel()
     c[idx.u0 :] = settings.deadline_penalty_t_per_gpu_h * (1.0 + inp.priority)
-    grid_cost_per_gpu_h = (inp.ci_g_per_kwh / 1000.0) * (inp.gpu_facility_mw / inp.throughput)[:, None]
+    grid_cost_per_gpu_h = grid_t_per_mwh * (inp.gpu_facility_mw / inp.throughput)[:, None]
     mean_cost = grid_cost_per_gpu_h.mean(axis=1)  # (n_site,)
     value = np.where(inp.allowed, mean_cost[None, :], np.inf).min(axis=1) * (1.0 + 1e-4)
     value = np.where(np.isfinite(value), value, 0.0)
@@ -121,6 +122,15 @@ def define_objective(inp: MpcInputs, idx: VariableIndex, settings: MpcSettings) 
     if inp.migration_t_per_gpu_h is not None:
         c[: idx.n_x] += inp.migration_t_per_gpu_h[idx.job, idx.site]
     return c
+
+
+def grid_cost_t_per_mwh(inp: MpcInputs, settings: MpcSettings) -> np.ndarray:
+    """(n_site, n_step) objective cost of one MWh from the grid: its emissions [t] plus, when
+    ``cost_weight_t_per_currency`` > 0, its price times that weight."""
+    cost = inp.ci_g_per_kwh / 1000.0  # gCO2/kWh = kg/MWh -> t/MWh
+    if inp.tariff_per_mwh is not None and settings.cost_weight_t_per_currency > 0:
+        cost = cost + settings.cost_weight_t_per_currency * inp.tariff_per_mwh
+    return cost
 
 
 def define_balance(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:

@@ -55,6 +55,8 @@ class MpcInputs:
     """(n_branch,)."""
     required_gpu_h: np.ndarray | None = None
     """Work that must be done inside the horizon; None = derived from each job's deadline."""
+    tariff_per_mwh: np.ndarray | None = None
+    """(n_site, n_step) grid price [currency/MWh]; None = not priced."""
     min_gpus: np.ndarray | None = None
     """(n_job,) smallest gang of elastic jobs (= ``gpus`` for fixed gangs); None = all fixed."""
     current_site: np.ndarray | None = None
@@ -125,6 +127,7 @@ def build_inputs(
         base_flow_mw=limits.base_flow_mw.to_numpy().T.copy() if use_ptdf else None,
         branch_limit_mw=limits.branch_limit_mw if use_ptdf else None,
         current_site=current,
+        tariff_per_mwh=state.tariffs_at(forecast.index),
         migration_t_per_gpu_h=migration_cost_t_per_gpu_h(
             fleet, checkpoint_gb, current, jobs["gpus"].to_numpy(dtype=float),
             jobs["remaining_gpu_h"].to_numpy(dtype=float), ci,

@@ -10,6 +10,7 @@ plan, is the reference.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -63,8 +64,7 @@ class OraclePolicy:
         period = pd.date_range(state.now, self.index[-1], freq="h")
         bundle = self._actual(period)
         limits = self._limits(period)
-        everything = FleetState(state.now, state.fleet, state.jobs,
-                                state.upcoming[state.upcoming["release"] <= period[-1]])
+        everything = dataclasses.replace(state, upcoming=state.upcoming[state.upcoming["release"] <= period[-1]])
         inputs = build_inputs(everything, bundle, limits, include_upcoming=True)
         class_of_job = class_keys(inputs)
         classes = aggregate(inputs, class_of_job)

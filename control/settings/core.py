@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Literal
 
+import numpy as np
+import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from control.settings.accounting import AccountingSettings
@@ -47,7 +49,28 @@ class RegionSettings(FrozenModel):
     factor_source: str = ""
     """Where the factor comes from (publication, year); shown in reports."""
     tariff_per_mwh: float = Field(default=0.0, ge=0)
-    """Flat grid electricity price [currency/MWh] (time-of-use tariffs are not modelled yet)."""
+    """Flat grid electricity price [currency/MWh], used when no hourly tariff is given."""
+    tariff_by_local_hour_per_mwh: list[float] | None = None
+    """Time-of-use tariff: 24 prices [currency/MWh] for local hours 0..23 (peak, flat, valley)."""
+    utc_offset_h: float = Field(default=0.0, ge=-12, le=14)
+    """Local time of the tariff [h from UTC], e.g. 8 for China Standard Time."""
+
+    @field_validator("tariff_by_local_hour_per_mwh")
+    @classmethod
+    def _day_of_prices(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and (len(value) != 24 or min(value) < 0):
+            raise ValueError(
+                f"tariff_by_local_hour_per_mwh has {len(value)} values (min {min(value, default=0)}); "
+                "give 24 non-negative prices, one per local hour 0..23"
+            )
+        return value
+
+    def tariff_on(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """Price in each UTC hour of ``index`` [currency/MWh]."""
+        if self.tariff_by_local_hour_per_mwh is None:
+            return np.full(len(index), self.tariff_per_mwh)
+        local_hour = ((index.hour + index.minute / 60 + self.utc_offset_h) % 24).astype(int)
+        return np.asarray(self.tariff_by_local_hour_per_mwh, dtype=float)[local_hour]
 
 
 class GpuModelSettings(FrozenModel):
@@ -150,6 +173,9 @@ class MpcSettings(FrozenModel):
     solver_time_limit_s: float = Field(default=60.0, gt=0)
     solver: Literal["ipm", "simplex"] = "ipm"
     """HiGHS algorithm: interior point with crossover (faster on these models here) or dual simplex."""
+    cost_weight_t_per_currency: float = Field(default=0.0, ge=0)
+    """Weight of electricity cost in the objective [tCO2 per currency unit], i.e. 1 / the carbon
+    price you trade at; 0 = minimise emissions only (cost is still reported)."""
     run_fraction_threshold: float = Field(default=0.5, gt=0, le=1)
     """A gang job runs in the committed step when the plan gives it at least this share of its GPUs."""
 
