@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DAYS ?= 7
 OUT ?= out/default
 
-.PHONY: run test test-all bench system-deps clean
+.PHONY: run test test-all bench year system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || (apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV))
@@ -25,6 +25,14 @@ test: $(STAMP) system-deps
 
 test-all: $(STAMP) system-deps
 	$(BIN)/python -m pytest -m ''
+
+bench: $(STAMP)
+	$(BIN)/codispatch bench --jobs 10000 --naive --json $(OUT)/bench_10k.json
+	$(BIN)/codispatch bench --jobs 100000 --json $(OUT)/bench_100k.json
+
+year: $(STAMP)
+	$(BIN)/codispatch simulate --config config/default.toml --jobs data/jobs/year_jobs.csv --days 365 \
+		--policies agnostic,mpc --out out/year
 
 clean:
 	rm -rf $(VENV) out
