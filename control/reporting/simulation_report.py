@@ -24,16 +24,17 @@ SUMMARY_COLUMNS = [
     ("emissions_tco2", "Emissions [tCO2]", "{:,.1f}"),
     ("deadline_misses", "Deadline misses", "{:d}"),
     ("grid_violation_mwh", "Grid violation [MWh]", "{:,.2f}"),
-    ("solve_s_mean", "Decision time mean [s]", "{:.2f}"),
+    ("solve_s_mean", "Decision [s]", "{:.2f}"),
 ]
 
 
 def format_table(summary: Mapping[str, Mapping[str, float]]) -> str:
     """Plain-text table of the main numbers per policy (for the terminal)."""
-    header = f"{'policy':<12}" + "".join(f"{label:>24}" for _, label, _ in SUMMARY_COLUMNS)
+    widths = [max(len(label), 9) + 2 for _, label, _ in SUMMARY_COLUMNS]
+    header = f"{'policy':<12}" + "".join(f"{label:>{w}}" for (_, label, _), w in zip(SUMMARY_COLUMNS, widths))
     lines = [header, "-" * len(header)]
     for name, numbers in summary.items():
-        cells = "".join(f"{fmt.format(numbers[key]):>24}" for key, _, fmt in SUMMARY_COLUMNS)
+        cells = "".join(f"{fmt.format(numbers[key]):>{w}}" for (key, _, fmt), w in zip(SUMMARY_COLUMNS, widths))
         lines.append(f"{name:<12}{cells}")
     return "\n".join(lines)
 
