@@ -34,13 +34,36 @@ def bucketed_windows(inp: MpcInputs, near_h: int = 12, bucket_h: int = 4) -> tup
     return release, deadline
 
 
+DUE_HOURS_EDGES = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0])
+"""Class boundaries of the hours a job must run at full rate inside the horizon (0 = none due)."""
+RUN_HOURS_EDGES = np.array([1.0, 4.0, 16.0, 64.0])
+"""Class boundaries of the hours a job needs at full rate for all its remaining work.
+
+Pooling jobs lets members lend each other gang rate (a nearly finished job's GPUs "run" a long
+one faster than its gang could) and work (one member's optional work covers another's due work),
+so a class LP is looser than the per-job LP; when capacity is short that hides deadline misses.
+Measured with ``codispatch bench`` against the per-job LP in the same run: 3,000 jobs, objective
+3,527 with due-hour classes only, 3,902 with both, per-job 3,901; 10,000 jobs: 14,330 with one
+class per window, 37,290 with both, per-job 37,543."""
+
+
+def hours_at_full_rate(inp: MpcInputs) -> tuple[np.ndarray, np.ndarray]:
+    """Hours each job needs with its whole gang at its fastest allowed site: for all its
+    remaining work, and for the work due inside the horizon."""
+    best_rate = np.maximum(inp.gpus * np.where(inp.allowed, inp.throughput[None, :], 0.0).max(axis=1), 1e-12)
+    return inp.remaining_gpu_h / best_rate, required_in_horizon(inp) / best_rate
+
+
 def class_keys(inp: MpcInputs) -> np.ndarray:
     """Class id of each job (0..n_class-1)."""
     release, deadline = bucketed_windows(inp)
     allowed_code = np.packbits(inp.allowed, axis=1).astype(np.int64)
     current = inp.current_site if inp.current_site is not None else np.full(inp.n_job, -1)
+    run_h, due_h = hours_at_full_rate(inp)
+    run_bucket = np.searchsorted(RUN_HOURS_EDGES, run_h, side="right")
+    due_bucket = np.searchsorted(np.r_[1e-6, DUE_HOURS_EDGES], due_h, side="right")
     elastic = (inp.min_gpus < inp.gpus).astype(np.int64) if inp.min_gpus is not None else np.zeros(inp.n_job, np.int64)
-    keys = np.column_stack([release, deadline, inp.priority.astype(np.int64), allowed_code, current, elastic])
+    keys = np.column_stack([release, deadline, inp.priority.astype(np.int64), allowed_code, current, elastic, run_bucket, due_bucket])
     _, class_of_job = np.unique(keys, axis=0, return_inverse=True)
     return class_of_job.ravel()
 

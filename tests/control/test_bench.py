@@ -19,7 +19,11 @@ def test_bench_small_with_naive(tmp_path, shared_data, capsys) -> None:
     assert numbers["jobs"] == 150 and numbers["sites"] == 4 and numbers["horizon_h"] == 24
     assert numbers["classes"] < numbers["jobs"]
     assert numbers["columns"] < numbers["naive_columns"]
-    assert 0 <= numbers["gap_to_lp_bound"] <= 0.01
+    # whole gangs in step 0 cost little against the LP bound (the objective here is about -12 t,
+    # so 2 % is 0.25 t; at fleet scale the gap is far below 1 %)
+    assert 0 <= numbers["gap_to_lp_bound"] <= 0.02
+    # job classes keep the per-job LP's optimum (a looser class model would hide deadline misses)
+    assert numbers["objective"] == pytest.approx(numbers["naive_objective"], rel=1e-3, abs=1e-3)
     assert "speedup_vs_naive" in capsys.readouterr().out
 
 
