@@ -15,8 +15,9 @@ import pandas as pd
 from control.fleet import Fleet
 from control.jobs import read_jobs
 from control.settings import Settings
+from forecasts.as_issued import AsIssuedForecastProvider
 from forecasts.provider import PerfectForecastProvider
-from forecasts.solar import PvPlant, pv_power_mw
+from forecasts.solar import PvPlant, clearsky_weather, pv_power_mw
 from forecasts.weather import read_epw, weather_on_index
 from forecasts.wind import WindFarm, wind_power_mw
 from grid_models.china import build_china_grid, read_demand
@@ -35,6 +36,7 @@ class Scenario:
     index: pd.DatetimeIndex
     """Hourly control steps of the run."""
     provider: PerfectForecastProvider
+    """Issues the forecasts the policies decide on, and the actuals the hour is settled on."""
     grid: CompositeGrid
     gpu_available: pd.DataFrame | None = None
     """GPUs in service per hour and site; zero during configured outages."""
@@ -47,21 +49,41 @@ def site_tariffs_per_mwh(settings: Settings, index: pd.DatetimeIndex) -> pd.Data
     return pd.DataFrame({s.name: settings.region(s.region).tariff_on(index) for s in settings.sites}, index=index)
 
 
-def site_supply_mw(settings: Settings, index: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """PV and wind power per site on ``index`` [MW], from each site's weather file."""
-    pv, wind = {}, {}
+def site_supply_mw(
+    settings: Settings, index: pd.DatetimeIndex, clearsky: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """PV and wind power per site on ``index`` [MW], from each site's weather file; with
+    ``clearsky`` also each plant's clear-sky PV power (what as-issued PV forecasts scale)."""
+    pv, wind, pv_clear = {}, {}, {}
     for site in settings.sites:
         weather = weather_on_index(read_epw(site.weather_file), index)
-        pv[site.name] = pv_power_mw(
-            PvPlant(site.lat, site.lon, site.altitude_m, site.pv_capacity_mw, site.pv_tilt_deg,
-                    site.pv_azimuth_deg, site.pv_dc_ac_ratio),
-            weather,
-        )
+        plant = PvPlant(site.lat, site.lon, site.altitude_m, site.pv_capacity_mw, site.pv_tilt_deg,
+                        site.pv_azimuth_deg, site.pv_dc_ac_ratio)
+        pv[site.name] = pv_power_mw(plant, weather)
+        if clearsky:
+            pv_clear[site.name] = pv_power_mw(plant, clearsky_weather(plant, weather))
         wind[site.name] = wind_power_mw(
             WindFarm(site.wind_capacity_mw, site.wind_turbine, site.wind_hub_height_m, site.wind_farm_efficiency),
             weather,
         )
-    return pd.DataFrame(pv, index=index), pd.DataFrame(wind, index=index)
+    frames = (pd.DataFrame(pv, index=index), pd.DataFrame(wind, index=index))
+    return (*frames, pd.DataFrame(pv_clear, index=index)) if clearsky else frames
+
+
+def forecast_provider(settings: Settings, start: pd.Timestamp, index: pd.DatetimeIndex):
+    """The ``[forecast] method`` provider over ``index``: perfect, or as issued. As-issued
+    forecasts also get ``history_days`` of observations before ``start`` (the history a site
+    has when codispatch starts), so the first day is forecast like any other."""
+    method = settings.forecast.method
+    if method == "perfect":
+        pv, wind = site_supply_mw(settings, index)
+        return PerfectForecastProvider(pv, wind, site_carbon_intensity(settings, index))
+    index = pd.date_range(start - pd.Timedelta(days=settings.forecast.history_days), index[-1], freq="h")
+    ci = site_carbon_intensity(settings, index)
+    pv, wind, pv_clear = site_supply_mw(settings, index, clearsky=True)
+    f = settings.forecast
+    return AsIssuedForecastProvider(pv, wind, ci, pv_clear, history_days=f.history_days,
+                                    pv_tau_h=f.pv_persistence_h, wind_tau_h=f.wind_persistence_h)
 
 
 def site_carbon_intensity(settings: Settings, index: pd.DatetimeIndex) -> pd.DataFrame:
@@ -137,8 +159,6 @@ def load_scenario(settings: Settings, days: int) -> Scenario:
     start = pd.Timestamp(settings.scenario.start).tz_convert("UTC")
     index = pd.date_range(start, periods=days * 24, freq="h")
     series_index = pd.date_range(start, periods=days * 24 + settings.mpc.horizon_h, freq="h")
-    pv, wind = site_supply_mw(settings, series_index)
-    ci = site_carbon_intensity(settings, series_index)
     jobs = read_jobs(settings.jobs.file, settings.site_names)
     end = index[-1] + pd.Timedelta(hours=1)
     in_run = (jobs["release"] >= start) & (jobs["deadline"] <= end)
@@ -148,7 +168,7 @@ def load_scenario(settings: Settings, days: int) -> Scenario:
         fleet=Fleet.from_settings(settings),
         jobs=jobs[in_run].reset_index(drop=True),
         index=index,
-        provider=PerfectForecastProvider(pv, wind, ci),
+        provider=forecast_provider(settings, start, series_index),
         grid=grid_from_settings(settings, series_index),
         gpu_available=gpus_in_service(settings, series_index),
         tariff_per_mwh=site_tariffs_per_mwh(settings, series_index),

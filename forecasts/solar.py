@@ -88,3 +88,20 @@ def pv_power_mw(plant: PvPlant, weather: pd.DataFrame) -> pd.Series:
     ac_w = pvlib.inverter.pvwatts(dc_w, pdc0_w / plant.dc_ac_ratio)
     ac_mw = np.clip(np.nan_to_num(np.asarray(ac_w, dtype=float) / 1e6), 0.0, plant.capacity_ac_mw)
     return pd.Series(ac_mw, index=weather.index, name="pv_mw")
+
+
+def clearsky_weather(plant: PvPlant, weather: pd.DataFrame) -> pd.DataFrame:
+    """``weather`` with its irradiance replaced by a clear sky (simplified Solis, pvlib defaults:
+    aerosol optical depth 0.1, 1 cm precipitable water) at the middle of each hour.
+
+    Temperature and wind speed are kept (they only enter through the cell temperature), so
+    ``pv_power_mw(plant, clearsky_weather(plant, weather))`` is the plant's clear-sky power.
+    """
+    mid = weather.index + pd.Timedelta(minutes=30)
+    location = pvlib.location.Location(plant.latitude, plant.longitude, altitude=plant.altitude_m)
+    clear = location.get_clearsky(mid, model="simplified_solis")
+    out = weather.copy()
+    out["ghi_w_per_m2"] = clear["ghi"].fillna(0.0).to_numpy()
+    out["dni_w_per_m2"] = clear["dni"].fillna(0.0).to_numpy()
+    out["dhi_w_per_m2"] = clear["dhi"].fillna(0.0).to_numpy()
+    return out

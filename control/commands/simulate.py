@@ -27,12 +27,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--jobs", type=Path, default=None,
                         help="job CSV to use instead of the config's [jobs] file (e.g. data/jobs/year_jobs.csv)")
+    parser.add_argument("--forecast", choices=["perfect", "as_issued"], default=None,
+                        help="forecast method instead of the config's [forecast] method")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides = {"jobs": {"file": str(args.jobs.resolve())}} if args.jobs else None
+    overrides = {}
+    if args.jobs:
+        overrides["jobs"] = {"file": str(args.jobs.resolve())}
+    if args.forecast:
+        overrides["forecast"] = {"method": args.forecast}
     settings = load_settings(args.config, overrides)
     names = [n.strip() for n in args.policies.split(",") if n.strip()]
     check_policy_names(names)  # before any work
@@ -50,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         "sites": len(settings.sites),
         "jobs": len(scenario.jobs),
         "start": scenario.index[0].isoformat(),
+        "forecast": settings.forecast.method,
         "policies": {name: r.summary for name, r in runs.items()},
     }
     _add_share_of_oracle_cut(summary["policies"])
