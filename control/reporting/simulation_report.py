@@ -83,8 +83,9 @@ def site_totals_plot(runs: Mapping[str, PolicyRun]) -> str:
     return _png(fig)
 
 
-def write_simulation_report(path: Path, summary: dict, runs: Mapping[str, PolicyRun]) -> Path:
-    """Write ``report.html``: numbers per policy, plots per site and over time."""
+def write_simulation_report(path: Path, summary: dict, runs: Mapping[str, PolicyRun], extra_html: str = "") -> Path:
+    """Write ``report.html``: numbers per policy, plots per site and over time, then ``extra_html``
+    (the carbon-accounting section)."""
     rows = []
     for name, numbers in summary["policies"].items():
         cells = "".join(f"<td>{html.escape(fmt.format(numbers[key]))}</td>" for key, _, fmt in SUMMARY_COLUMNS)
@@ -109,6 +110,7 @@ its region's average emission factor.</p>
 <b>Grid violation</b>: energy drawn above a site's grid import limit.
 <b>Deadline misses</b>: jobs not finished by their deadline.</p>
 {''.join(images)}
+{extra_html}
 </body></html>"""
     path.write_text(body, encoding="utf-8")
     return path

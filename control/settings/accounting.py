@@ -1,12 +1,48 @@
-"""Settings of the `[accounting]` table (optional; every field has a default).
+"""Settings of the ``[accounting]`` table: factor set, instruments, and the grid's clean share.
 
-Initial version created with the settings skeleton; the accounting part of the project extends it.
+Every field has a default, so configs without the table keep working.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
+
 from control.settings.base import FrozenModel
 
 
+class InstrumentSettings(FrozenModel):
+    """``[[accounting.instruments]]``: a contractual instrument claimed for a site's electricity.
+
+    Counted in the market-based total only when it meets the GHG Protocol Scope 2 quality
+    criteria checked here: the vintage is the reporting year, it was issued in the site's market,
+    it is retired (cancelled) for this claim, and its claim id is used once.
+    """
+
+    claim_id: str = Field(min_length=1)
+    kind: Literal["ppa", "green_power_trading", "certificate"]
+    """Power purchase agreement, green power trading (bundled), or unbundled certificate (e.g. GEC)."""
+    site: str
+    mwh: float = Field(gt=0)
+    vintage_year: int
+    """Year the electricity was generated."""
+    market: str
+    """Market (grid / country) the instrument was issued in; must equal the site region's market."""
+    retired: bool = False
+    """Cancelled in the registry for this claim."""
+    factor_kg_per_kwh: float = Field(default=0.0, ge=0)
+    """Emission factor of the generation it stands for (0 for wind and solar)."""
+
+
 class AccountingSettings(FrozenModel):
-    """Settings of the `[accounting]` table."""
+    """``[accounting]``: how the carbon ledger is kept."""
+
+    factor_set: str = "config regions"
+    """Name of the location-based factor set: the regions' ``emission_factor_kg_per_kwh``."""
+    factor_set_version: str = "as configured"
+    """Version of that set (e.g. the publication year); printed in every report."""
+    reporting_year: int | None = None
+    """Year instruments must be generated in; default: the year of the scenario start."""
+    instruments: list[InstrumentSettings] = Field(default_factory=list)
+

@@ -54,6 +54,13 @@ class RegionSettings(FrozenModel):
     """Time-of-use tariff: 24 prices [currency/MWh] for local hours 0..23 (peak, flat, valley)."""
     utc_offset_h: float = Field(default=0.0, ge=-12, le=14)
     """Local time of the tariff [h from UTC], e.g. 8 for China Standard Time."""
+    market: str = ""
+    """Electricity market the region belongs to (e.g. ``CN``): instruments must come from it."""
+    residual_mix_kg_per_kwh: float | None = Field(default=None, gt=0, le=2.0)
+    """Residual-mix factor for market-based accounting (grid power not covered by instruments);
+    unset = the location factor, flagged in the report as an estimate."""
+    grid_cfe_share: float | None = Field(default=None, ge=0, le=1)
+    """Carbon-free share of the grid mix for the 24/7 CFE score; unset = 0, flagged."""
 
     @field_validator("tariff_by_local_hour_per_mwh")
     @classmethod
@@ -246,6 +253,11 @@ class Settings(FrozenModel):
         for outage in self.outages:
             if outage.site not in site_names:
                 raise ValueError(f"outage names unknown site {outage.site!r}; sites are {site_names}")
+        for instrument in self.accounting.instruments:
+            if instrument.site not in site_names:
+                raise ValueError(
+                    f"instrument {instrument.claim_id!r} names unknown site {instrument.site!r}; sites are {site_names}"
+                )
         for link in self.wan.links:
             for end in (link.a, link.b):
                 if end not in site_names:

@@ -1,0 +1,98 @@
+"""``codispatch report``: the carbon-accounting report of a simulation output (or, later, the store)."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from control.accounting.avoided import avoided_emissions
+from control.accounting.checks import conservation_checks, format_checks
+from control.accounting.from_run import ledger_for_run
+from control.accounting.report import accounting_html, write_ledger_csv
+from control.settings import load_settings
+
+logger = logging.getLogger(__name__)
+
+
+class ReportInputError(ValueError):
+    """The report's input is missing or cannot be read."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("report", help="carbon-accounting report (HTML and CSV ledger) of a run")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--sim", type=Path, help="output directory of `codispatch simulate`")
+    source.add_argument("--db", help="database URL of the daemon's store")
+    parser.add_argument("--config", type=Path, required=True, help="the scenario TOML the run used")
+    parser.add_argument("--policy", default="mpc", help="which simulated policy to account (default mpc)")
+    parser.add_argument("--factors", type=Path, default=None,
+                        help="restate with this factor-set file (e.g. data/factors/china_2021_national.toml)")
+    parser.add_argument("--from", dest="start", default=None, help="first hour, ISO 8601 with offset (default: all)")
+    parser.add_argument("--to", dest="end", default=None, help="end (exclusive), ISO 8601 with offset")
+    parser.add_argument("--format", choices=["html", "csv"], default="html")
+    parser.add_argument("--out", type=Path, default=None, help="output directory (default: <sim>/accounting)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.db:
+        raise ReportInputError(
+            f"--db {args.db}: the daemon's store is not available in this version; report on a "
+            "simulation output with --sim DIR"
+        )
+    settings = load_settings(args.config)
+    dispatch, site_hour = _read_run(args.sim, args.policy, args.start, args.end)
+    ledger = ledger_for_run(settings, dispatch, site_hour, args.factors)
+    out = args.out or args.sim / "accounting"
+    paths = write_ledger_csv(ledger, out / "ledger")
+    checks = conservation_checks(ledger)
+    print(format_checks(checks))
+    if args.format == "html":
+        avoided = None
+        if args.policy != "agnostic" and (args.sim / "dispatch_agnostic.csv").is_file():
+            base = _read_run(args.sim, "agnostic", args.start, args.end)
+            avoided = avoided_emissions(ledger, ledger_for_run(settings, *base, args.factors))
+        body = accounting_html(ledger, avoided, args.policy)
+        page = out / "report.html"
+        page.write_text(_page(f"codispatch carbon accounting: {args.policy}", body), encoding="utf-8")
+        paths.append(page)
+    period = ledger.period().set_index("site").loc["TOTAL"]
+    print(f"{args.policy}: {period.facility_energy_mwh:,.1f} MWh, location-based {period.location_tco2:,.2f} tCO2, "
+          f"market-based {period.market_tco2:,.2f} tCO2 ({ledger.factors.name}, {ledger.factors.version})")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0 if checks["holds"].all() else 1
+
+
+def _read_run(directory: Path, policy: str, start: str | None, end: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    files = [directory / f"dispatch_{policy}.csv", directory / f"site_hour_{policy}.csv"]
+    for path in files:
+        if not path.is_file():
+            raise ReportInputError(f"{path} not found; run `codispatch simulate ... --policies {policy} --out {directory}` first")
+    dispatch, site_hour = (pd.read_csv(p) for p in files)
+    for frame in (dispatch, site_hour):
+        frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    keep = lambda f: f[(f["time"] >= _ts(start, f)) & (f["time"] < _ts(end, f, last=True))]  # noqa: E731
+    return keep(dispatch).reset_index(drop=True), keep(site_hour).reset_index(drop=True)
+
+
+def _ts(value: str | None, frame: pd.DataFrame, last: bool = False) -> pd.Timestamp:
+    if value is None:
+        return frame["time"].max() + pd.Timedelta(hours=1) if last else frame["time"].min()
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        raise ReportInputError(f"{value!r} has no UTC offset; write e.g. '{value}Z' or '{value}+08:00'")
+    return stamp.tz_convert("UTC")
+
+
+def _page(title: str, body: str) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:1250px;margin:auto}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}} img{{max-width:100%}}</style></head>
+<body><h1>{html.escape(title)}</h1>
+{body}
+</body></html>"""
