@@ -60,7 +60,9 @@ def validate_jobs(frame: pd.DataFrame, site_names: Iterable[str], source: str = 
             f"{source}: job {row.job_id} has deadline {row.deadline} not after release {row.release}; "
             f"{int(bad.sum())} job(s) affected. Fix the deadline or the release."
         )
-    jobs["min_gpus"] = jobs["min_gpus"].fillna(jobs["gpus"])  # empty = a fixed gang
+    empty = jobs["min_gpus"].isna()
+    jobs["min_gpus"] = jobs["min_gpus"].astype(object)
+    jobs.loc[empty, "min_gpus"] = jobs.loc[empty, "gpus"]  # empty = a fixed gang
     for column, kind in (("gpus", "integer"), ("min_gpus", "integer"), ("work_gpu_h", "number"), ("checkpoint_gb", "number"), ("priority", "integer")):
         values = pd.to_numeric(jobs[column], errors="coerce")
         if values.isna().any():

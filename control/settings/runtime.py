@@ -1,12 +1,40 @@
-"""Settings of the `[runtime]` table (optional; every field has a default).
+"""Settings of the ``[runtime]`` table: the daemon, its store and the workload manager.
 
-Initial version created with the settings skeleton; the runtime part of the project extends it.
+Every field has a default, so a scenario config runs as a daemon with a local SQLite store and
+the file (dry-run) adapter.
 """
 
 from __future__ import annotations
 
-from control.settings.base import FrozenModel
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from control.settings.base import ConfigPath, FrozenModel
 
 
 class RuntimeSettings(FrozenModel):
-    """Settings of the `[runtime]` table."""
+    """``[runtime]``: how the daemon runs."""
+
+    database: ConfigPath = Path("codispatch.sqlite")
+    """SQLite store (relative to the config file) when ``database_url`` is not given."""
+    database_url: str | None = None
+    """SQLAlchemy URL of the store, e.g. ``postgresql+psycopg://user@127.0.0.1/codispatch``."""
+    adapter: Literal["file", "slurm"] = "file"
+    """Workload manager: ``file`` writes intents as JSON lines (dry run), ``slurm`` drives Slurm."""
+    intents_file: ConfigPath = Path("intents.jsonl")
+    """Where the file adapter writes the intents it applied."""
+    slurm_partitions: dict[str, str] = Field(default_factory=dict)
+    """Site -> Slurm partition (default: the site name)."""
+    misfire_grace_s: int = Field(default=600, ge=1)
+    """A tick that could not start on time still runs if it is at most this late [s]."""
+    lease_s: int = Field(default=900, ge=10)
+    """How long a daemon's lock on the store lasts without renewal [s]."""
+    report_hour_utc: int = Field(default=1, ge=0, le=23)
+    """Hour (UTC) of the daily report job."""
+    db_retries: int = Field(default=5, ge=0, le=20)
+    """Retries, with exponential backoff, when the database is briefly unavailable."""
+
+    def url(self) -> str:
+        return self.database_url or f"sqlite:///{self.database}"

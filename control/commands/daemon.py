@@ -1,0 +1,39 @@
+"""``codispatch daemon``: run the controller as a service (see docs/operations.md)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from pathlib import Path
+
+from control.cli import CommandError
+from control.runtime.daemon import LeaseLost, start_daemon
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("daemon", help="run hourly control ticks, daily report and housekeeping")
+    parser.add_argument("--config", type=Path, required=True)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        scheduler, release_lease = start_daemon(args.config)
+    except LeaseLost as exc:
+        raise CommandError(str(exc)) from None
+
+    def stop(signum, _frame) -> None:  # noqa: ANN001
+        logger.warning("signal %d: stopping after the running job", signum)
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"codispatch daemon: scheduler started (UTC); jobs: {', '.join(j.id for j in scheduler.get_jobs())}")
+    try:
+        scheduler.start()
+    finally:
+        release_lease()
+    return 0

@@ -1,0 +1,1 @@
+"""The runtime: one control tick (plan, write, send), reconciliation, adapters, the daemon."""

@@ -1,0 +1,120 @@
+"""The daemon: APScheduler 3 in UTC, a control tick every hour, a daily report and housekeeping.
+
+Jobs are module-level functions with fixed ids (``control_tick``, ``lease_renewal``,
+``daily_report``, ``housekeeping``), ``coalesce=True`` (missed runs collapse into one), ``max_instances=1`` (a slow
+tick never overlaps the next), a misfire grace from ``[runtime] misfire_grace_s``, and a
+persistent job store in the project's database. Only the holder of the store's lease acts: a
+second daemon on the same database exits with a message naming the holder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from control.runtime.tick import reconcile, run_tick
+from control.runtime.wiring import make_adapter, open_store
+from control.settings import Settings, load_settings
+from control.store.repository import now_utc
+
+logger = logging.getLogger(__name__)
+
+JOB_IDS = ("control_tick", "lease_renewal", "daily_report", "housekeeping")
+
+
+class LeaseLost(RuntimeError):
+    """Another process holds the store's lease."""
+
+
+def control_tick_job(config_path: str, holder: str) -> None:
+    """Scheduled every hour: renew the lease, then run the tick of the current hour."""
+    settings = load_settings(config_path)
+    store = open_store(settings)
+    acquired, current, until = store.acquire_lease(holder, settings.runtime.lease_s, now_utc())
+    if not acquired:
+        logger.error("lease held by %s until %s; this daemon (%s) does not act", current, until, holder)
+        return
+    result = run_tick(settings, store, make_adapter(settings), pd.Timestamp(now_utc()))
+    logger.info("tick %s: %s, flags %s", result.tick_time, result.status, result.flags or "none")
+
+
+def lease_renewal_job(config_path: str, holder: str) -> None:
+    """Every third of the lease time: keep the lease while the daemon is alive."""
+    settings = load_settings(config_path)
+    acquired, current, until = open_store(settings).acquire_lease(holder, settings.runtime.lease_s, now_utc())
+    if not acquired:
+        logger.error("lost the lease to %s (until %s); this daemon no longer acts", current, until)
+
+
+def daily_report_job(config_path: str, holder: str) -> None:
+    """Once a day: a one-line-per-tick CSV of the last day (status, flags, jobs) next to the store."""
+    settings = load_settings(config_path)
+    ticks = open_store(settings).ticks()
+    since = pd.Timestamp(now_utc()) - pd.Timedelta(days=1)
+    if len(ticks):
+        ticks["tick_time"] = pd.to_datetime(ticks["tick_time"], utc=True)
+        ticks = ticks[ticks["tick_time"] >= since]
+    out = Path(settings.runtime.database).with_name(f"ticks_{since:%Y%m%d}.csv")
+    ticks.to_csv(out, index=False)
+    degraded = int((ticks["flags"] != "").sum()) if len(ticks) else 0
+    logger.info("daily report %s: %d ticks, %d degraded (holder %s)", out, len(ticks), degraded, holder)
+
+
+def housekeeping_job(config_path: str, holder: str) -> None:
+    """Once a day: finish anything a crash left half done (reconcile) while no tick runs."""
+    settings = load_settings(config_path)
+    store = open_store(settings)
+    acquired, _, _ = store.acquire_lease(holder, settings.runtime.lease_s, now_utc())
+    if acquired:
+        from control.fleet import Fleet
+
+        fleet = Fleet.from_settings(settings)
+        reconcile(store, make_adapter(settings), dict(zip(fleet.names, fleet.throughput, strict=True)))
+
+
+def build_scheduler(settings: Settings, config_path: Path, holder: str,
+                    scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+    """The scheduler with its three jobs in the store's job table (replaced on every start)."""
+    runtime = settings.runtime
+    scheduler = scheduler_class(
+        timezone=timezone.utc,
+        jobstores={"default": SQLAlchemyJobStore(url=runtime.url(), tablename="apscheduler_jobs")},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": runtime.misfire_grace_s},
+    )
+    args = [str(Path(config_path).resolve()), holder]
+    scheduler.add_job(control_tick_job, "cron", minute=0, second=5, id="control_tick", args=args, replace_existing=True)
+    scheduler.add_job(lease_renewal_job, "interval", seconds=max(runtime.lease_s // 3, 5), id="lease_renewal",
+                      args=args, replace_existing=True)
+    scheduler.add_job(daily_report_job, "cron", hour=runtime.report_hour_utc, minute=20, id="daily_report",
+                      args=args, replace_existing=True)
+    scheduler.add_job(housekeeping_job, "cron", hour=runtime.report_hour_utc, minute=40, id="housekeeping",
+                      args=args, replace_existing=True)
+    return scheduler
+
+
+def start_daemon(config_path: Path) -> tuple[BaseScheduler, object]:
+    """Take the lease (or raise :class:`LeaseLost`), reconcile, and build the scheduler.
+
+    Returns the scheduler and a function that gives the lease back (call it on shutdown)."""
+    settings = load_settings(config_path)
+    store = open_store(settings)
+    holder = f"daemon-{socket.gethostname()}-{os.getpid()}"
+    acquired, current, until = store.acquire_lease(holder, settings.runtime.lease_s, now_utc())
+    if not acquired:
+        raise LeaseLost(f"{current} holds the lease on {settings.runtime.url()} until {until:%Y-%m-%d %H:%M:%S} UTC; "
+                        f"only one daemon may act on a database. Stop it, or wait {timedelta(seconds=settings.runtime.lease_s)} "
+                        "after it died")
+    from control.fleet import Fleet
+
+    fleet = Fleet.from_settings(settings)
+    sent, flags = reconcile(store, make_adapter(settings), dict(zip(fleet.names, fleet.throughput, strict=True)))
+    logger.info("start-up reconcile: %d intents re-sent, flags %s", sent, flags or "none")
+    return build_scheduler(settings, config_path, holder), lambda: store.release_lease(holder)

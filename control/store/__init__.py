@@ -1,0 +1,5 @@
+"""The store: jobs, ticks, plans, dispatch intents, forecasts and leases in one database."""
+
+from control.store.repository import Store, StoreError
+
+__all__ = ["Store", "StoreError"]
