@@ -58,4 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m control.cli`: run the imported module's main, so that exception classes other
+    # modules import from control.cli are the ones caught here
+    from control.cli import main as _main
+
+    sys.exit(_main())

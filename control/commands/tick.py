@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import uuid
 from pathlib import Path
 
 import pandas as pd
 
 from control.cli import CommandError
 from control.runtime.tick import run_tick
-from control.runtime.wiring import make_adapter, open_store
+from control.runtime.wiring import holder_is_gone, lease_holder, make_adapter, open_store
 from control.settings import load_settings
 from control.store.repository import now_utc
 
@@ -32,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
     if at.tzinfo is None:
         raise ValueError(f"--at {args.at!r} has no UTC offset; write e.g. '{args.at}Z'")
     store = open_store(settings)
-    holder = f"tick-{uuid.uuid4().hex[:8]}"
-    acquired, current, until = store.acquire_lease(holder, settings.runtime.lease_s, now_utc())
+    holder = lease_holder("tick")
+    acquired, current, until = store.acquire_lease(holder, settings.runtime.lease_s, now_utc(), is_stale=holder_is_gone)
     if not acquired:
         raise LeaseHeldError(f"{current} holds the store's lease until {until:%Y-%m-%d %H:%M:%S} UTC; "
                              "only one controller may act on a database - stop it or wait")

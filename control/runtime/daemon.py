@@ -10,8 +10,6 @@ second daemon on the same database exits with a message naming the holder.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from datetime import timedelta, timezone
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from control.runtime.tick import reconcile, run_tick
-from control.runtime.wiring import make_adapter, open_store
+from control.runtime.wiring import holder_is_gone, lease_holder, make_adapter, open_store
 from control.settings import Settings, load_settings
 from control.store.repository import now_utc
 
@@ -106,8 +104,8 @@ def start_daemon(config_path: Path) -> tuple[BaseScheduler, object]:
     Returns the scheduler and a function that gives the lease back (call it on shutdown)."""
     settings = load_settings(config_path)
     store = open_store(settings)
-    holder = f"daemon-{socket.gethostname()}-{os.getpid()}"
-    acquired, current, until = store.acquire_lease(holder, settings.runtime.lease_s, now_utc())
+    holder = lease_holder("daemon")
+    acquired, current, until = store.acquire_lease(holder, settings.runtime.lease_s, now_utc(), is_stale=holder_is_gone)
     if not acquired:
         raise LeaseLost(f"{current} holds the lease on {settings.runtime.url()} until {until:%Y-%m-%d %H:%M:%S} UTC; "
                         f"only one daemon may act on a database. Stop it, or wait {timedelta(seconds=settings.runtime.lease_s)} "

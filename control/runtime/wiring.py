@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
 from control.runtime.adapters import FileAdapter, WorkloadManager
 from control.settings import Settings
 from control.store import Store
@@ -19,3 +22,23 @@ def make_adapter(settings: Settings) -> WorkloadManager:
         partitions = {s.name: settings.runtime.slurm_partitions.get(s.name, s.name) for s in settings.sites}
         return SlurmAdapter(partitions, capacity)
     return FileAdapter(settings.runtime.intents_file, capacity)
+
+
+def lease_holder(kind: str) -> str:
+    """``<kind>:<host>:<pid>`` - who holds the store's lease."""
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_is_gone(holder: str) -> bool:
+    """True when ``holder`` is a process on this host that no longer runs (killed, crashed):
+    its lease need not be waited out. Holders on other hosts are trusted until they expire."""
+    parts = holder.split(":")
+    if len(parts) != 3 or parts[1] != socket.gethostname() or not parts[2].isdigit():
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

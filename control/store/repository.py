@@ -148,15 +148,19 @@ class Store:
         return self._run(work)
 
     # lease ----------------------------------------------------------------------------------
-    def acquire_lease(self, holder: str, ttl_s: float, now: datetime, name: str = "controller") -> tuple[bool, str, datetime]:
-        """Take or renew the lease; returns (acquired, current holder, expiry)."""
+    def acquire_lease(self, holder: str, ttl_s: float, now: datetime, name: str = "controller",
+                      is_stale=lambda holder: False) -> tuple[bool, str, datetime]:  # noqa: ANN001
+        """Take or renew the lease; returns (acquired, current holder, expiry).
+
+        The lease is free when it expired, or when ``is_stale(current holder)`` says its holder
+        is gone (e.g. a process on this host that was killed)."""
         def work(session: Session) -> tuple[bool, str, datetime]:
             lease = session.exec(select(LeaseRecord).where(LeaseRecord.name == name).with_for_update()).first()
             expires = utc(now) + timedelta(seconds=ttl_s)
             if lease is None:
                 session.add(LeaseRecord(name=name, holder=holder, expires_at=expires))
                 return True, holder, expires
-            if lease.holder == holder or utc(lease.expires_at) <= utc(now):
+            if lease.holder == holder or utc(lease.expires_at) <= utc(now) or is_stale(lease.holder):
                 lease.holder, lease.expires_at = holder, expires
                 session.add(lease)
                 return True, holder, expires
