@@ -38,6 +38,16 @@ class Store:
         with_retries(lambda: migrate(engine), retries)
         return cls(engine, retries)
 
+    def close(self) -> None:
+        """Close the engine's pooled connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
     def _run(self, work):  # noqa: ANN001, ANN202
         def attempt():  # noqa: ANN202
             with Session(self.engine, expire_on_commit=False) as session:

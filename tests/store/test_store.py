@@ -1,0 +1,83 @@
+"""The store behaves the same on SQLite and PostgreSQL: migrations, all-or-nothing writes,
+UTC-aware times, exactly-once tick completion, leases."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from control.jobs import validate_jobs
+from control.store import Store, StoreError
+from control.store.tables import IntentRecord, PlanRecord, TickRecord
+
+@pytest.fixture
+def stores():
+    """Open stores that are closed after the test."""
+    opened = []
+    yield lambda url: opened.append(Store.open(url)) or opened[-1]
+    for store in opened:
+        store.close()
+
+
+T0 = datetime(2023, 7, 3, 0, tzinfo=timezone.utc)
+SITES = ["east", "west"]
+
+
+def _jobs(*ids: str) -> pd.DataFrame:
+    return validate_jobs(pd.DataFrame({
+        "job_id": list(ids), "release": ["2023-07-03T00:00:00Z"] * len(ids), "deadline": ["2023-07-04T00:00:00+08:00"] * len(ids),
+        "gpus": [8] * len(ids), "work_gpu_h": [20.0] * len(ids), "home_site": ["east"] * len(ids),
+    }), SITES)
+
+
+def test_migrated_schema_and_versions(store_url) -> None:
+    Store.open(store_url).close()
+    with Store.open(store_url) as store, store.engine.connect() as connection:  # a second open: no-op upgrade
+        tables = set(sa.inspect(connection).get_table_names())
+        version = connection.execute(sa.text("select version_num from alembic_version")).scalar_one()
+    assert {"jobs", "ticks", "plans", "intents", "forecasts", "leases"} <= tables
+    assert version == "0001"
+
+
+def test_jobs_all_or_nothing_and_times_stay_utc(store_url, stores) -> None:
+    store = stores(store_url)
+    assert store.add_jobs(_jobs("a", "b"), T0) == 2
+    with pytest.raises(StoreError, match=r"\['b'\] already exist"):
+        store.add_jobs(_jobs("c", "b"), T0)
+    frame = store.jobs_frame().set_index("job_id")
+    assert sorted(frame.index) == ["a", "b"]  # "c" was not written
+    assert frame.at["a", "deadline"] == pd.Timestamp("2023-07-03T16:00:00Z")
+    assert str(frame["release"].dt.tz) == "UTC"
+
+
+def test_tick_is_finished_once(store_url, stores) -> None:
+    store = stores(store_url)
+    store.add_jobs(_jobs("a"), T0)
+    tick = TickRecord(tick_time=T0, status="planned", started_at=T0)
+    plan = [PlanRecord(tick_time=T0, job_id="a", site="west", gpus=8)]
+    intent = IntentRecord(key="k1", tick_time=T0, job_id="a", action="run", site="west", gpus=8, created_at=T0)
+    store.write_plan(tick, plan, [intent], [])
+    assert store.tick(T0).status == "planned" and [i.key for i in store.pending_intents()] == ["k1"]
+    with pytest.raises(Exception):  # the same intent key twice is refused by the primary key
+        store.write_plan(TickRecord(tick_time=T0 + timedelta(hours=1), status="planned", started_at=T0), [],
+                         [IntentRecord(key="k1", tick_time=T0, job_id="a", action="run", created_at=T0)], [])
+    assert store.tick(T0 + timedelta(hours=1)) is None  # and nothing of that transaction was kept
+    store.mark_applied("k1", T0)
+    assert store.finish_tick(T0, {"west": 0.5}, T0) is True
+    assert store.finish_tick(T0, {"west": 0.5}, T0) is False
+    job = store.jobs_frame().set_index("job_id").loc["a"]
+    assert job.remaining_gpu_h == pytest.approx(20.0 - 8 * 0.5) and job.state == "running" and job.site == "west"
+
+
+def test_lease_one_holder_until_expiry(store_url, stores) -> None:
+    store = stores(store_url)
+    assert store.acquire_lease("a", 60, T0)[0]
+    ok, holder, until = store.acquire_lease("b", 60, T0 + timedelta(seconds=30))
+    assert not ok and holder == "a" and until == T0 + timedelta(seconds=60)
+    assert store.acquire_lease("b", 60, T0 + timedelta(seconds=61))[0]  # expired: taken over
+    assert store.acquire_lease("c", 60, T0 + timedelta(seconds=62), is_stale=lambda h: h == "b")[0]
+    store.release_lease("c")
+    assert store.acquire_lease("d", 60, T0 + timedelta(seconds=63))[0]
