@@ -7,6 +7,8 @@ need=()
 check() { local probe="$1"; shift; command -v "$probe" >/dev/null 2>&1 || need+=("$@"); }
 # (entries are added by the parts of the project that need them)
 check pg_ctlcluster postgresql          # the store tests run on a real PostgreSQL on 127.0.0.1
+check slurmctld slurmctld slurmd slurm-client munge   # the Slurm adapter tests start a real Slurm
+check munged munge
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != "0" ]; then
     echo "need root to apt-get install: ${need[*]}" >&2; exit 1

@@ -46,7 +46,10 @@ class WorkloadManager(Protocol):
 
     def capacity(self) -> dict[str, int]: ...
 
-    def applied(self, key: str) -> bool: ...
+    def applied(self, intent: Intent) -> bool:
+        """Does the workload manager already hold this intent? (Asked of the manager's own state,
+        not remembered by us: level-triggered.)"""
+        ...
 
 
 class FileAdapter:
@@ -73,11 +76,11 @@ class FileAdapter:
                 logger.warning("%s line %d is incomplete; ignored", self.path, number)
         return records
 
-    def applied(self, key: str) -> bool:
-        return any(r["key"] == key for r in self._lines())
+    def applied(self, intent: Intent) -> bool:
+        return any(r["key"] == intent.key for r in self._lines())
 
     def apply(self, intent: Intent) -> None:
-        if self.applied(intent.key):
+        if self.applied(intent):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps({"key": intent.key, "job_id": intent.job_id, "action": intent.action,

@@ -89,12 +89,13 @@ def reconcile(store: Store, adapter: WorkloadManager, throughput: dict[str, floa
     """Level-triggered: make the workload manager hold every pending intent, then finish ticks."""
     sent = 0
     try:
-        for intent in store.pending_intents():
-            if not adapter.applied(intent.key):
-                adapter.apply(Intent(intent.key, intent.job_id, intent.action, intent.site, intent.gpus))
+        for record in store.pending_intents():
+            intent = Intent(record.key, record.job_id, record.action, record.site, record.gpus)
+            if not adapter.applied(intent):
+                adapter.apply(intent)
                 sent += 1
                 kill_point("sent")
-            store.mark_applied(intent.key, now_utc())
+            store.mark_applied(record.key, now_utc())
             kill_point("marked")
     except AdapterUnavailable as exc:
         logger.warning("workload manager unavailable (%s); intents stay pending until it is back", exc)
