@@ -106,9 +106,13 @@ def _finite(value):
 
 
 def _add_share_of_oracle_cut(policies: dict) -> None:
-    """(agnostic - mpc) / (agnostic - oracle bound) emissions, when all three ran."""
+    """(agnostic - mpc) / (agnostic - oracle) emissions, when all three ran: against the oracle's
+    LP bound (``share_of_oracle_cut``, conservative: the bound has fractional gangs) and against
+    the oracle's executed whole-gang plan (``share_of_oracle_cut_executed``)."""
     if {"agnostic", "mpc", "oracle"} <= set(policies):
         agnostic = policies["agnostic"]["emissions_tco2"]
-        oracle = policies["oracle"].get("emissions_lp_bound_tco2", policies["oracle"]["emissions_tco2"])
-        cut = agnostic - oracle
-        policies["mpc"]["share_of_oracle_cut"] = (agnostic - policies["mpc"]["emissions_tco2"]) / cut if cut > 0 else None
+        mpc = policies["mpc"]["emissions_tco2"]
+        for key, oracle in (("share_of_oracle_cut", policies["oracle"].get("emissions_lp_bound_tco2")),
+                            ("share_of_oracle_cut_executed", policies["oracle"]["emissions_tco2"])):
+            cut = agnostic - oracle if oracle is not None else 0.0
+            policies["mpc"][key] = (agnostic - mpc) / cut if cut > 0 else None

@@ -21,4 +21,7 @@ def test_oracle_bound_and_share_of_oracle_cut(default_config, tmp_path) -> None:
     agnostic, mpc = policies["agnostic"]["emissions_tco2"], policies["mpc"]["emissions_tco2"]
     assert share == (agnostic - mpc) / (agnostic - bound)
     assert 0 < share <= 1
+    executed = policies["mpc"]["share_of_oracle_cut_executed"]
+    oracle = policies["oracle"]["emissions_tco2"]
+    assert executed == ((agnostic - mpc) / (agnostic - oracle) if agnostic > oracle else None)
     assert policies["mpc"]["migrations"] >= 0 and "cost" in policies["mpc"]
