@@ -10,7 +10,17 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from control.store.engine import make_engine, migrate, with_retries
-from control.store.tables import ForecastRecord, IntentRecord, JobRecord, LeaseRecord, PlanRecord, TickRecord
+from control.store.tables import (
+    ForecastRecord,
+    IntentRecord,
+    JobRecord,
+    LeaseRecord,
+    LedgerRecord,
+    MeasurementRecord,
+    PlanRecord,
+    SiteRecord,
+    TickRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -109,19 +119,34 @@ class Store:
             return pd.DataFrame(rows, columns=list(IntentRecord.model_fields))
         return self._run(work)
 
-    def mark_applied(self, key: str, now: datetime) -> None:
+    def mark_applied(self, key: str, now: datetime, outcome: str = "sent") -> None:
+        """Record that the workload manager holds intent ``key`` (``outcome``: ``sent`` by this
+        process, or ``found`` already applied). A second call changes nothing."""
         def work(session: Session) -> None:
             intent = session.get(IntentRecord, key)
             if intent is not None and intent.status != "applied":
                 intent.status = "applied"
                 intent.applied_at = utc(now)
+                intent.outcome = outcome
                 session.add(intent)
         self._run(work)
 
-    def finish_tick(self, tick_time: datetime, throughput: dict[str, float], now: datetime) -> bool:
+    def record_attempt(self, key: str) -> None:
+        """Count a send of intent ``key`` that failed because the workload manager was away."""
+        def work(session: Session) -> None:
+            intent = session.get(IntentRecord, key)
+            if intent is not None:
+                intent.attempts += 1
+                session.add(intent)
+        self._run(work)
+
+    def finish_tick(self, tick_time: datetime, throughput: dict[str, float], now: datetime,
+                    gpu_facility_mw: dict[str, float] | None = None, pue: dict[str, float] | None = None) -> bool:
         """Mark a planned tick done and record the jobs' progress from its plan, in one
         transaction, so work is counted exactly once per tick. A job that ran before and is not
-        in this plan is held. Returns False if the tick was already done (nothing changed)."""
+        in this plan is held. With ``gpu_facility_mw`` (facility power of one busy GPU per site
+        [MW]) and ``pue``, the hour's carbon-ledger rows are booked in the same transaction.
+        Returns False if the tick was already done (nothing changed)."""
         def work(session: Session) -> bool:
             tick = session.get(TickRecord, utc(tick_time)) or _naive_get(session, tick_time)
             if tick is None or tick.status == "done":
@@ -140,6 +165,9 @@ class Store:
                 job.state = "done" if job.remaining_gpu_h <= 1e-6 else "running"
                 job.site = row.site
                 session.add(job)
+            if gpu_facility_mw is not None and planned:
+                session.add_all(_ledger_rows(session, utc(tick.tick_time), list(planned.values()),
+                                             gpu_facility_mw, pue or {}))
             tick.status = "done"
             tick.finished_at = utc(now)
             session.add(tick)
@@ -155,6 +183,60 @@ class Store:
         def work(session: Session) -> pd.DataFrame:
             rows = [r.model_dump() for r in session.exec(select(TickRecord).order_by(TickRecord.tick_time)).all()]
             return pd.DataFrame(rows, columns=list(TickRecord.model_fields))
+        return self._run(work)
+
+    # sites, measurements, ledger ------------------------------------------------------------
+    def sync_sites(self, sites: list[SiteRecord]) -> None:
+        """Insert or update the sites (the config is the source of truth)."""
+        def work(session: Session) -> None:
+            for site in sites:
+                session.merge(site)
+        self._run(work)
+
+    def sites(self) -> pd.DataFrame:
+        return self._frame(SiteRecord)
+
+    def add_measurements(self, rows: list[MeasurementRecord]) -> int:
+        """Insert measurements of (hour, site) pairs not yet stored; returns how many were new."""
+        def work(session: Session) -> int:
+            if not rows:
+                return 0
+            times = sorted({utc(r.time) for r in rows})
+            stored = session.exec(select(MeasurementRecord.time, MeasurementRecord.site)
+                                  .where(MeasurementRecord.time >= times[0], MeasurementRecord.time <= times[-1])).all()
+            seen = {(utc(t), s) for t, s in stored}
+            new = []
+            for row in rows:
+                if (utc(row.time), row.site) not in seen:
+                    seen.add((utc(row.time), row.site))
+                    new.append(row)
+            session.add_all(new)
+            return len(new)
+        return self._run(work)
+
+    def measurements(self, since: datetime, until: datetime) -> pd.DataFrame:
+        """Measurements with ``since <= time < until``: columns ``time`` (UTC), ``site``,
+        ``green_mw``, ``ci_g_per_kwh``, ``source``."""
+        def work(session: Session) -> pd.DataFrame:
+            rows = [r.model_dump() for r in session.exec(select(MeasurementRecord).where(
+                MeasurementRecord.time >= utc(since), MeasurementRecord.time < utc(until))).all()]
+            frame = pd.DataFrame(rows, columns=list(MeasurementRecord.model_fields))
+            frame["time"] = pd.to_datetime(frame["time"], utc=True)
+            return frame
+        return self._run(work)
+
+    def ledger(self) -> pd.DataFrame:
+        frame = self._frame(LedgerRecord)
+        frame["time"] = pd.to_datetime(frame["time"], utc=True)
+        return frame.sort_values(["time", "job_id"]).reset_index(drop=True)
+
+    def forecasts(self) -> pd.DataFrame:
+        return self._frame(ForecastRecord)
+
+    def _frame(self, table: type) -> pd.DataFrame:
+        def work(session: Session) -> pd.DataFrame:
+            rows = [r.model_dump() for r in session.exec(select(table)).all()]
+            return pd.DataFrame(rows, columns=list(table.model_fields))
         return self._run(work)
 
     # lease ----------------------------------------------------------------------------------
@@ -183,6 +265,36 @@ class Store:
             if lease is not None and lease.holder == holder:
                 session.delete(lease)
         self._run(work)
+
+
+def _ledger_rows(session: Session, hour: datetime, planned: list[PlanRecord], gpu_facility_mw: dict[str, float],
+                 pue: dict[str, float]) -> list[LedgerRecord]:
+    """The hour's ledger rows. Per site, renewables (the hour's measurement, else the tick's
+    forecast) cover the load first; each job gets the site's green share of its energy, and its
+    grid energy is booked at the site's carbon intensity (location-based)."""
+    sites = {row.site for row in planned}
+    supply: dict[str, tuple[float, float, str]] = {}
+    for site in sites:
+        measured = session.exec(select(MeasurementRecord).where(MeasurementRecord.time == hour,
+                                                                MeasurementRecord.site == site)).first()
+        if measured is not None:
+            supply[site] = (measured.green_mw, measured.ci_g_per_kwh, "measured")
+            continue
+        issued = session.exec(select(ForecastRecord).where(ForecastRecord.valid_time == hour, ForecastRecord.site == site)
+                              .order_by(ForecastRecord.issue_time.desc())).first()
+        supply[site] = (issued.green_mw, issued.ci_g_per_kwh, "forecast") if issued else (0.0, float("nan"), "none")
+    load_mwh = {site: sum(r.gpus * gpu_facility_mw[site] for r in planned if r.site == site) for site in sites}
+    rows = []
+    for row in planned:
+        green_mw, ci, basis = supply[row.site]
+        facility = row.gpus * gpu_facility_mw[row.site]  # one hour at full draw [MWh]
+        green_share = min(1.0, max(green_mw, 0.0) / load_mwh[row.site]) if load_mwh[row.site] > 0 else 0.0
+        grid = facility * (1.0 - green_share)
+        rows.append(LedgerRecord(time=hour, job_id=row.job_id, site=row.site, gpus=row.gpus,
+                                 it_energy_mwh=facility / pue.get(row.site, 1.0), facility_energy_mwh=facility,
+                                 green_used_mwh=facility * green_share, grid_energy_mwh=grid, ci_g_per_kwh=ci,
+                                 emissions_t=grid * ci / 1000.0, basis=basis))
+    return rows
 
 
 def _naive_get(session: Session, tick_time: datetime) -> TickRecord | None:

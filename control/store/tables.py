@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -81,6 +81,11 @@ class IntentRecord(SQLModel, table=True):
     """pending | applied."""
     created_at: datetime = Field(sa_column=_utc_column())
     applied_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    outcome: str = ""
+    """How it was applied: ``sent`` (this process sent it) or ``found`` (the workload manager
+    already held it, e.g. sent before a crash)."""
+    attempts: int = 0
+    """Sends that failed because the workload manager was unavailable."""
 
 
 class ForecastRecord(SQLModel, table=True):
@@ -103,3 +108,62 @@ class LeaseRecord(SQLModel, table=True):
     name: str = Field(primary_key=True)
     holder: str
     expires_at: datetime = Field(sa_column=_utc_column())
+
+
+class SiteRecord(SQLModel, table=True):
+    """A data centre as the daemon last read it from the config (kept in sync every tick)."""
+
+    __tablename__ = "sites"
+    name: str = Field(primary_key=True)
+    region: str
+    gpu_model: str
+    gpu_count: int
+    pue: float
+    partition: str = ""
+    """Workload-manager partition of the site ("" = the file adapter)."""
+    updated_at: datetime = Field(sa_column=_utc_column())
+
+
+class MeasurementRecord(SQLModel, table=True):
+    """What a site saw in an hour: renewable supply and grid carbon intensity.
+
+    Written once per (hour, site) by the tick after that hour; it is the history behind the
+    persistence and climatology fallbacks when the forecast is missing, stale or corrupt.
+    """
+
+    __tablename__ = "measurements"
+    __table_args__ = (UniqueConstraint("time", "site", name="uq_measurements_time_site"),)
+    id: int | None = Field(default=None, primary_key=True)
+    time: datetime = Field(sa_column=_utc_column())
+    """Start of the measured hour (UTC)."""
+    site: str = Field(index=True)
+    green_mw: float
+    """Mean renewable supply available to the site over the hour [MW]."""
+    ci_g_per_kwh: float
+    """Grid carbon intensity over the hour [gCO2/kWh]."""
+    source: str
+    """Where the value came from, e.g. ``provider_actual`` or ``meter``."""
+    recorded_at: datetime = Field(sa_column=_utc_column())
+
+
+class LedgerRecord(SQLModel, table=True):
+    """Carbon ledger: one row per (hour, job) that ran, written when its tick is finished (in the
+    same transaction, so each hour is booked exactly once)."""
+
+    __tablename__ = "carbon_ledger"
+    __table_args__ = (UniqueConstraint("time", "job_id", name="uq_carbon_ledger_time_job"),)
+    id: int | None = Field(default=None, primary_key=True)
+    time: datetime = Field(sa_column=_utc_column())
+    job_id: str = Field(index=True)
+    site: str
+    gpus: int
+    it_energy_mwh: float
+    facility_energy_mwh: float
+    green_used_mwh: float
+    """The job's share of the site's renewable supply used in the hour [MWh]."""
+    grid_energy_mwh: float
+    ci_g_per_kwh: float
+    emissions_t: float
+    """Location-based emissions of the grid energy [tCO2]."""
+    basis: str
+    """``measured`` (the hour's measurement) or ``forecast`` (the tick's forecast, no measurement)."""

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from control.jobs import validate_jobs
 from control.store import Store, StoreError
-from control.store.tables import IntentRecord, PlanRecord, TickRecord
+from control.store.tables import ForecastRecord, IntentRecord, MeasurementRecord, PlanRecord, SiteRecord, TickRecord
 
 @pytest.fixture
 def stores():
@@ -38,8 +38,9 @@ def test_migrated_schema_and_versions(store_url) -> None:
     with Store.open(store_url) as store, store.engine.connect() as connection:  # a second open: no-op upgrade
         tables = set(sa.inspect(connection).get_table_names())
         version = connection.execute(sa.text("select version_num from alembic_version")).scalar_one()
-    assert {"jobs", "ticks", "plans", "intents", "forecasts", "leases"} <= tables
-    assert version == "0001"
+    assert {"jobs", "ticks", "plans", "intents", "forecasts", "leases", "sites", "measurements",
+            "carbon_ledger"} <= tables
+    assert version == "0002"
 
 
 def test_jobs_all_or_nothing_and_times_stay_utc(store_url, stores) -> None:
@@ -65,9 +66,10 @@ def test_tick_is_finished_once(store_url, stores) -> None:
         store.write_plan(TickRecord(tick_time=T0 + timedelta(hours=1), status="planned", started_at=T0), [],
                          [IntentRecord(key="k1", tick_time=T0, job_id="a", action="run", created_at=T0)], [])
     assert store.tick(T0 + timedelta(hours=1)) is None  # and nothing of that transaction was kept
-    store.mark_applied("k1", T0)
+    store.mark_applied("k1", T0, outcome="found")
     assert store.finish_tick(T0, {"west": 0.5}, T0) is True
     assert store.finish_tick(T0, {"west": 0.5}, T0) is False
+    assert store.intents().set_index("key").at["k1", "outcome"] == "found"
     job = store.jobs_frame().set_index("job_id").loc["a"]
     assert job.remaining_gpu_h == pytest.approx(20.0 - 8 * 0.5) and job.state == "running" and job.site == "west"
 
@@ -81,3 +83,39 @@ def test_lease_one_holder_until_expiry(store_url, stores) -> None:
     assert store.acquire_lease("c", 60, T0 + timedelta(seconds=62), is_stale=lambda h: h == "b")[0]
     store.release_lease("c")
     assert store.acquire_lease("d", 60, T0 + timedelta(seconds=63))[0]
+
+
+def test_ledger_booked_once_with_the_sites_green_share(store_url, stores) -> None:
+    """Two jobs share west's 1.5 MW of renewables in proportion to their draw; the rest is grid
+    energy at the measured intensity. Hand-computed reference values, exact to 1e-12."""
+    store = stores(store_url)
+    store.add_jobs(_jobs("a", "b"), T0)
+    store.sync_sites([SiteRecord(name=s, region="r", gpu_model="h100", gpu_count=64, pue=1.25, updated_at=T0)
+                      for s in SITES])
+    assert sorted(store.sites()["name"]) == SITES
+    assert store.add_measurements([MeasurementRecord(time=T0, site="west", green_mw=1.5, ci_g_per_kwh=400.0,
+                                                     source="meter", recorded_at=T0)]) == 1
+    assert store.add_measurements([MeasurementRecord(time=T0, site="west", green_mw=9.0, ci_g_per_kwh=1.0,
+                                                     source="meter", recorded_at=T0)]) == 0  # kept once
+    tick = TickRecord(tick_time=T0, status="planned", started_at=T0)
+    plan = [PlanRecord(tick_time=T0, job_id="a", site="west", gpus=8), PlanRecord(tick_time=T0, job_id="b", site="west", gpus=24),
+            PlanRecord(tick_time=T0, job_id="c", site="east", gpus=8)]
+    store.add_jobs(_jobs("c"), T0)
+    forecast = [ForecastRecord(issue_time=T0, valid_time=T0, site="east", green_mw=0.0, ci_g_per_kwh=600.0, method="x")]
+    store.write_plan(tick, plan, [], forecast)
+    per_gpu = {"west": 0.1, "east": 0.1}  # facility MW of one busy GPU
+    assert store.finish_tick(T0, {"west": 0.5, "east": 0.5}, T0, per_gpu, {"west": 1.25, "east": 1.25})
+    assert not store.finish_tick(T0, {"west": 0.5, "east": 0.5}, T0, per_gpu, {"west": 1.25, "east": 1.25})
+    ledger = store.ledger().set_index("job_id")
+    assert len(ledger) == 3  # booked once
+    # west draws 3.2 MW, 1.5 MW green: green share 1.5/3.2 for both jobs
+    assert ledger.at["a", "facility_energy_mwh"] == pytest.approx(0.8, abs=1e-12)
+    assert ledger.at["a", "it_energy_mwh"] == pytest.approx(0.64, abs=1e-12)
+    assert ledger.at["b", "green_used_mwh"] == pytest.approx(2.4 * 1.5 / 3.2, abs=1e-12)
+    assert ledger.loc[["a", "b"], "green_used_mwh"].sum() == pytest.approx(1.5, abs=1e-12)
+    assert ledger.at["b", "emissions_t"] == pytest.approx(2.4 * (1 - 1.5 / 3.2) * 400.0 / 1000.0, abs=1e-12)
+    assert ledger.at["a", "basis"] == "measured" and ledger.at["c", "basis"] == "forecast"
+    assert ledger.at["c", "emissions_t"] == pytest.approx(0.8 * 600.0 / 1000.0, abs=1e-12)
+    assert str(ledger["time"].dt.tz) == "UTC"
+    frame = store.measurements(T0, T0 + timedelta(hours=1))
+    assert list(frame["green_mw"]) == [1.5] and str(frame["time"].dt.tz) == "UTC"
