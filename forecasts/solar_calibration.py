@@ -240,3 +240,15 @@ def score_model(fit: PlantFit, hourly: pd.DataFrame, capacity_mw: float) -> tupl
     counts = {k: int(flags[k].sum()) for k in ("gap", "sensor", "outage", "curtailed", "flagged")}
     return SolarScore(nmae(scored), nmae(clean), nrmse(hour_ok), nrmse(hour_clean), len(scored), len(clean),
                       counts), daily
+
+
+def clearsky_power_mw(fit: PlantFit, index: pd.DatetimeIndex, temp_air_c: pd.Series | None = None) -> pd.Series:
+    """Clear-sky AC power of the calibrated plant [MW] (Ineichen clear-sky GHI through the chain).
+
+    Known in advance (a model of the sky, not an observation), so forecasts may use it at any
+    lead time. Air temperature defaults to 15 degC where not given.
+    """
+    temp = temp_air_c if temp_air_c is not None else pd.Series(15.0, index=index)
+    weather = pd.DataFrame({fit.irradiance_column: clearsky_ghi(index, fit.latitude_deg, fit.longitude_deg,
+                                                                  fit.altitude_m), "temp_air_c": temp})
+    return model_power_mw(fit, weather).rename("p_clear_mw")
