@@ -1,32 +1,46 @@
-"""Carbon-accounting report: CSV ledger files and a self-contained HTML section with plots."""
+"""Carbon-accounting report: CSV ledger files and a self-contained HTML section or page.
+
+The HTML is written for a reader who never saw the tool: what was measured, by which standard,
+with which factor set and version, how sure the numbers are, and the checks that prove nothing
+was lost between job, site and period totals.
+"""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
+import logging
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from control.accounting import plots
+from control.accounting.avoided import emission_unit
+from control.accounting.checks import conservation_checks, format_checks
+from control.accounting.ledger import Ledger
 
-from control.accounting.checks import conservation_checks  # noqa: E402
-from control.accounting.ledger import Ledger  # noqa: E402
+logger = logging.getLogger(__name__)
 
 TOP_JOBS = 15
+PAGE_STYLE = ("body{font-family:sans-serif;max-width:1250px;margin:auto} table{border-collapse:collapse;margin:6px 0}"
+              " td,th{border:1px solid #ccc;padding:4px 8px;text-align:right} img{max-width:100%}"
+              " .estimate{background:#fff6e0;padding:4px 10px;border-left:4px solid #f0a000}")
 
 
-def write_ledger_csv(ledger: Ledger, directory: Path) -> list[Path]:
-    """``job_hour.csv``, ``site_day.csv``, ``period.csv`` and ``job_intensity.csv`` in ``directory``."""
+def write_ledger_csv(ledger: Ledger, directory: Path, checks: pd.DataFrame | None = None) -> list[Path]:
+    """Write the ledger at job-hour, site-hour, site-day and period level (and per job).
+
+    Files: ``job_hour.csv``, ``site_hour.csv``, ``site_day.csv``, ``period.csv``,
+    ``job_intensity.csv``, ``conservation.csv`` and, when any, ``rejected_instruments.csv``.
+    Times are UTC (ISO 8601); energies MWh; emissions t of the gas in the column name.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     files = {
         "job_hour.csv": ledger.job_hour,
+        "site_hour.csv": ledger.site_hour,
         "site_day.csv": ledger.site_day(),
         "period.csv": ledger.period(),
         "job_intensity.csv": ledger.job_intensity(),
+        "conservation.csv": checks if checks is not None else conservation_checks(ledger),
     }
     if not ledger.rejected_instruments.empty:
         files["rejected_instruments.csv"] = ledger.rejected_instruments
@@ -39,79 +53,131 @@ def write_ledger_csv(ledger: Ledger, directory: Path) -> list[Path]:
 
 
 def accounting_html(ledger: Ledger, avoided: pd.DataFrame | None, policy: str,
-                    summary_emissions_tco2: float | None = None) -> str:
-    """The accounting section of a report (HTML fragment, plots embedded as PNG)."""
+                    summary_emissions_tco2: float | None = None, flags: list[str] | None = None) -> str:
+    """The accounting section of a report (HTML fragment, plots embedded as base64 PNG)."""
+    unit = emission_unit(ledger)
+    gas = "CO<sub>2</sub>" if unit == "tco2" else "CO<sub>2</sub>e"
+    label = "tCO2" if unit == "tco2" else "tCO2e"
     period = ledger.period()
-    total = period.set_index("site").loc["TOTAL"]
+    tot = period.set_index("site").loc["TOTAL"]
     checks = conservation_checks(ledger, summary_emissions_tco2)
+    f = ledger.factors
     parts = [
         f"<h2>Carbon accounting: {html.escape(policy)} run</h2>",
-        "<p>Inventory of the electricity the data centres used, from the energy actually dispatched and "
-        "settled hour by hour (never from forecasts). Emissions are CO<sub>2</sub> only (tCO2), "
-        f"location-based with <b>{html.escape(ledger.factors.name)}</b>, version "
-        f"<b>{html.escape(ledger.factors.version)}</b>.</p>",
+        f"<p>Scope 2 inventory of the electricity the data centres used from {_when(ledger, 'min')} to "
+        f"{_when(ledger, 'max')} (UTC), built from the energy actually dispatched and settled hour by hour, "
+        f"never from forecasts. Emissions are <b>{gas}</b> ({label}); the other gas is not reported because "
+        f"the factor set does not give it. Location-based factor set: "
+        f'<b id="factor-set">{html.escape(f.name)}</b>, version <b id="factor-version">{html.escape(f.version)}</b>.</p>',
         "<table><tr><th>facility energy [MWh]</th><th>green used [MWh]</th><th>grid [MWh]</th>"
-        "<th>location-based [tCO2]</th><th>market-based [tCO2]</th><th>24/7 CFE score</th></tr>"
-        f"<tr><td>{total.facility_energy_mwh:,.1f}</td><td>{total.green_energy_mwh:,.1f}</td>"
-        f"<td>{total.grid_energy_mwh:,.1f}</td><td>{total.location_tco2:,.2f}</td>"
-        f"<td>{total.market_tco2:,.2f}</td><td>{_pct(total.cfe_score)}</td></tr></table>",
-        f'<img alt="hourly supply per site" src="data:image/png;base64,{_supply_plot(ledger)}">',
-        f'<img alt="green share and CFE by site" src="data:image/png;base64,{_site_bars(period)}">',
-        "<h3>Per site over the period</h3>", _table(period, ["site", "facility_energy_mwh", "onsite_green_mwh",
-                                                            "curtailment_absorbed_mwh", "grid_energy_mwh",
-                                                            "contracted_mwh", "location_tco2", "market_tco2",
-                                                            "green_share", "cfe_score"]),
+        f"<th>location-based [{label}]</th><th>market-based [{label}]</th><th>24/7 CFE score</th></tr>"
+        f'<tr><td id="total-energy-mwh">{tot.facility_energy_mwh:,.3f}</td>'
+        f'<td id="total-green-mwh">{tot.green_energy_mwh:,.3f}</td><td id="total-grid-mwh">{tot.grid_energy_mwh:,.3f}</td>'
+        f'<td id="total-location">{tot[f"location_{unit}"]:,.3f}</td><td id="total-market">{tot[f"market_{unit}"]:,.3f}</td>'
+        f'<td id="total-cfe">{_pct(tot.cfe_score)}</td></tr></table>',
+        f"<p>{html.escape(format_checks(checks))}.</p>",
+        "<h3>Supply</h3>",
+        _img("hourly supply stack per site", plots.supply_stack(ledger)),
+        _img("green share and CFE by site", plots.shares_by_site(period)),
+        "<h3>Emissions by method</h3>",
+        _img("emissions by method", plots.emissions_by_method(period, unit)),
+        "<h3>Per site over the period</h3>",
+        _table(period, ["site", "it_energy_mwh", "facility_energy_mwh", "onsite_green_mwh", "curtailment_absorbed_mwh",
+                        "grid_energy_mwh", "contracted_ppa_mwh", "contracted_green_power_trading_mwh",
+                        "contracted_certificate_mwh", "residual_mwh", f"location_{unit}", f"market_{unit}",
+                        "green_share", "cfe_score"]),
     ]
     if avoided is not None:
         row = avoided.set_index("site").loc["TOTAL"]
         parts += [
             "<h3>Avoided emissions (estimate, not part of the inventory)</h3>",
-            "<p>The same jobs simulated without codispatch (each at its home site as soon as released) "
-            "minus what happened, with the same factor set. Migration overhead (checkpoint transfers, "
-            f"idle GPUs) is charged to the actual side. Location-based: <b>{row.avoided_location_tco2:,.2f} tCO2</b> "
-            f"avoided ({row.counterfactual_location_tco2:,.2f} counterfactual vs {row.actual_location_tco2:,.2f}); "
-            f"market-based: <b>{row.avoided_market_tco2:,.2f} tCO2</b>.</p>",
-            f'<img alt="avoided emissions by site" src="data:image/png;base64,{_avoided_plot(avoided)}">',
+            '<p class="estimate">An <b>estimate</b>, shown apart from the inventory above and never subtracted '
+            "from it: the same jobs simulated without codispatch (each at its home site as soon as released) "
+            "minus what happened, with the same weather, grid and factor set. Migration overhead (checkpoint "
+            f"transfers, idle GPUs) is charged to the actual side. Location-based: "
+            f'<b id="avoided-location">{row[f"avoided_location_{unit}"]:,.3f}</b> {label} avoided '
+            f'({row[f"counterfactual_location_{unit}"]:,.3f} counterfactual vs {row[f"actual_location_{unit}"]:,.3f} '
+            f'actual); market-based: <b id="avoided-market">{row[f"avoided_market_{unit}"]:,.3f}</b> {label}.</p>',
+            _img("avoided emissions versus the carbon-agnostic baseline", plots.avoided_vs_baseline(avoided, unit)),
+            _table(avoided, list(avoided.columns)),
         ]
     jobs = ledger.job_intensity().head(TOP_JOBS)
+    per = f"g{unit[1:]}_per_gpu_h"
     parts += [
         f"<h3>Top {len(jobs)} jobs by location-based emissions</h3>",
-        f'<img alt="top jobs" src="data:image/png;base64,{_top_jobs_plot(jobs)}">',
-        _table(jobs, ["job_id", "work_gpu_h", "facility_energy_mwh", "location_tco2", "location_g_per_gpu_h",
-                      "market_g_per_gpu_h"]),
-        "<h3>Instruments not counted</h3>",
+        _img("top jobs", plots.top_jobs(jobs, unit)),
+        f"<p>Intensity in grams of {gas} per reference-GPU hour of work, so that runs can be compared.</p>",
+        _table(jobs, ["job_id", "work_gpu_h", "facility_energy_mwh", f"location_{unit}", f"location_{per}",
+                      f"market_{per}"]),
+        "<h3>Contractual instruments not counted</h3>",
         ("<p>None.</p>" if ledger.rejected_instruments.empty
          else _table(ledger.rejected_instruments, list(ledger.rejected_instruments.columns))),
         "<h3>Conservation checks</h3>",
+        "<p>Every energy and emission column summed over jobs equals the site-hour, the supply split adds up "
+        "to the facility energy, and day and period totals equal the hourly sum (tolerance 1e-6 MWh or t).</p>",
         _table(checks, ["identity", "max_abs_difference", "holds"]),
         "<h3>Data quality</h3>",
-        "<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in ledger.factors.flags) + "</ul>"
-        if ledger.factors.flags else "<p>No estimated values.</p>",
-        METHODOLOGY,
+        "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in (flags if flags is not None else f.flags)) + "</ul>",
+        methodology(ledger),
     ]
     return "\n".join(parts)
 
 
-METHODOLOGY = """
+def methodology(ledger: Ledger) -> str:
+    """The methodology section: standards, formulas, factor set and version."""
+    f = ledger.factors
+    kind = "hourly" if f.location_hourly_t_per_mwh is not None else "annual"
+    source = f" Source: {html.escape(f.source)}." if f.source else ""
+    return f"""
 <h3>Methodology</h3>
 <ul>
-<li><b>Scope 2, location-based</b> (GHG Protocol Scope 2 Guidance, 2015, ch. 6): grid energy x the
-grid-average emission factor of the site's region in the named factor set. Renewable power generated
-on site or by co-located plants and used behind the meter has zero emissions.</li>
-<li><b>Scope 2, market-based</b> (ch. 6-7): grid energy covered by contractual instruments (PPAs, green
-power trading, unbundled certificates) that meet the Scope 2 quality criteria (unique claim, retired,
-same market, vintage of the reporting year) at the instrument's factor; the rest at the region's
-residual-mix factor. Instruments that fail a criterion are listed and not counted.</li>
+<li><b>Standard</b>: GHG Protocol Scope 2 Guidance (WRI/WBCSD, 2015), dual reporting of location- and
+market-based totals. Facility energy = IT energy x PUE (plus idle energy while a migrating job waits for
+its checkpoint), or the meter reading where one is given.</li>
+<li><b>Location-based</b> (ch. 6): grid energy x the grid-average emission factor of the site's region.
+Factor set <b>{html.escape(f.name)}</b>, version <b>{html.escape(f.version)}</b> ({kind} factors,
+{html.escape(f.gas)}).{source} Renewable power generated on site or by co-located plants and used behind
+the meter has zero emissions. Restating the period with the same version gives identical numbers.</li>
+<li><b>Market-based</b> (ch. 6-7): grid energy covered by contractual instruments (PPAs, green power
+trading, unbundled certificates such as China's GEC) that meet the Scope 2 quality criteria (unique
+claim, retired for this claim, same market, vintage of the reporting year) at the instrument's factor;
+the rest at the region's residual-mix factor. Instruments that fail a criterion are listed and not
+counted. Instrument MWh are spread over a site's hours pro rata to its grid energy.</li>
 <li><b>Supply split</b> per site-hour: on-site/co-located green, green that would otherwise have been
-curtailed (absorbed), grid; jobs get each site-hour's split pro rata to their facility energy
-(IT energy x PUE, plus idle energy while a migrating job waits for its checkpoint).</li>
+curtailed (absorbed), grid (covered by instruments, by kind, and residual); jobs get each site-hour's
+split and emissions pro rata to their facility energy.</li>
 <li><b>24/7 carbon-free energy score</b> per hour: (min(load, clean supply) + grid carbon-free share x
-grid energy) / load; no carry-over between hours; period scores weight hours by load.</li>
-<li><b>Avoided emissions</b>: counterfactual carbon-agnostic dispatch of the same jobs minus actual, an
-estimate kept apart from the inventory.</li>
-<li>Times are UTC; days in the site-day table are UTC days. Energies are MWh (hourly MW sums).</li>
+grid energy) / load, with no carry-over between hours (Google, "24/7 Carbon-Free Energy: Methodologies
+and Metrics", 2021); period scores weight hours by load.</li>
+<li><b>Avoided emissions</b>: counterfactual carbon-agnostic dispatch of the same jobs minus actual, for
+each method; an estimate kept apart from the inventory.</li>
+<li>Times are UTC; days in the site-day table are UTC days. Energies are MWh.</li>
 </ul>
 """
+
+
+def write_page(path: Path, title: str, body: str) -> Path:
+    """A self-contained HTML page around ``body``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{PAGE_STYLE}</style></head>
+<body><h1>{html.escape(title)}</h1>
+{body}
+</body></html>""", encoding="utf-8")
+    return path
+
+
+def _when(ledger: Ledger, which: str) -> str:
+    hours = ledger.site_hour["hour"]
+    if hours.empty:
+        return "n/a"
+    stamp = hours.min() if which == "min" else hours.max() + pd.Timedelta(hours=1)
+    return stamp.strftime("%Y-%m-%d %H:%M")
+
+
+def _img(alt: str, data: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
 def _pct(value: float) -> str:
@@ -119,70 +185,12 @@ def _pct(value: float) -> str:
 
 
 def _table(frame: pd.DataFrame, columns: list[str]) -> str:
-    def cell(value) -> str:
+    def cell(value) -> str:  # noqa: ANN001
         if isinstance(value, float):
             return "" if pd.isna(value) else f"{value:,.3f}"
         return html.escape(str(value))
+    columns = [c for c in columns if c in frame.columns]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
                    for row in frame[columns].itertuples(index=False))
     return f"<table><tr>{head}</tr>{rows}</table>"
-
-
-def _png(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _supply_plot(ledger: Ledger) -> str:
-    sh = ledger.site_hour
-    sites = list(dict.fromkeys(sh["site"]))
-    fig, axes = plt.subplots(len(sites), 1, figsize=(12, 1.3 * len(sites) + 0.8), sharex=True, squeeze=False)
-    for ax, site in zip(axes[:, 0], sites, strict=True):
-        rows = sh[sh["site"] == site]
-        ax.stackplot(rows["hour"], rows["onsite_green_mwh"], rows["curtailment_absorbed_mwh"], rows["grid_energy_mwh"],
-                     colors=["#2ca02c", "#98df8a", "#7f7f7f"], labels=["on-site green", "absorbed curtailment", "grid"])
-        ax.set_ylabel(site, rotation=0, ha="right", fontsize=8)
-    axes[0, 0].legend(loc="upper right", ncol=3, fontsize=8)
-    axes[0, 0].set_title("hourly supply per site [MWh]")
-    axes[-1, 0].set_xlabel("time (UTC)")
-    return _png(fig)
-
-
-def _site_bars(period: pd.DataFrame) -> str:
-    sites = period[period["site"] != "TOTAL"]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.2))
-    x = range(len(sites))
-    axes[0].bar([i - 0.2 for i in x], sites["green_share"], width=0.4, label="green share", color="#2ca02c")
-    axes[0].bar([i + 0.2 for i in x], sites["cfe_score"], width=0.4, label="24/7 CFE score", color="#1f77b4")
-    axes[0].set_xticks(list(x), sites["site"], rotation=30, fontsize=8)
-    axes[0].set_ylim(0, 1)
-    axes[0].legend(fontsize=8)
-    axes[1].bar([i - 0.2 for i in x], sites["location_tco2"], width=0.4, label="location-based", color="#d62728")
-    axes[1].bar([i + 0.2 for i in x], sites["market_tco2"], width=0.4, label="market-based", color="#ff7f0e")
-    axes[1].set_xticks(list(x), sites["site"], rotation=30, fontsize=8)
-    axes[1].set_ylabel("tCO2")
-    axes[1].legend(fontsize=8)
-    return _png(fig)
-
-
-def _avoided_plot(avoided: pd.DataFrame) -> str:
-    rows = avoided[avoided["site"] != "TOTAL"]
-    fig, ax = plt.subplots(figsize=(12, 3))
-    x = range(len(rows))
-    ax.bar([i - 0.2 for i in x], rows["counterfactual_location_tco2"], width=0.4, label="without codispatch", color="#7f7f7f")
-    ax.bar([i + 0.2 for i in x], rows["actual_location_tco2"], width=0.4, label="actual", color="#2ca02c")
-    ax.set_xticks(list(x), rows["site"], rotation=30, fontsize=8)
-    ax.set_ylabel("location-based tCO2")
-    ax.legend(fontsize=8)
-    return _png(fig)
-
-
-def _top_jobs_plot(jobs: pd.DataFrame) -> str:
-    fig, ax = plt.subplots(figsize=(12, 3))
-    ax.bar(jobs["job_id"], jobs["location_tco2"], color="#d62728")
-    ax.set_ylabel("location-based tCO2")
-    ax.tick_params(axis="x", rotation=60, labelsize=7)
-    return _png(fig)

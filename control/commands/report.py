@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import html
 import logging
 from pathlib import Path
 
@@ -12,7 +11,8 @@ import pandas as pd
 from control.accounting.avoided import avoided_emissions
 from control.accounting.checks import conservation_checks, format_checks
 from control.accounting.from_run import ledger_for_run
-from control.accounting.report import accounting_html, write_ledger_csv
+from control.accounting.quality import data_quality_flags
+from control.accounting.report import accounting_html, write_ledger_csv, write_page
 from control.settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -48,21 +48,21 @@ def run(args: argparse.Namespace) -> int:
     dispatch, site_hour = _read_run(args.sim, args.policy, args.start, args.end)
     ledger = ledger_for_run(settings, dispatch, site_hour, args.factors)
     out = args.out or args.sim / "accounting"
-    paths = write_ledger_csv(ledger, out / "ledger")
     checks = conservation_checks(ledger)
+    paths = write_ledger_csv(ledger, out / "ledger", checks)
     print(format_checks(checks))
     if args.format == "html":
         avoided = None
         if args.policy != "agnostic" and (args.sim / "dispatch_agnostic.csv").is_file():
             base = _read_run(args.sim, "agnostic", args.start, args.end)
             avoided = avoided_emissions(ledger, ledger_for_run(settings, *base, args.factors))
-        body = accounting_html(ledger, avoided, args.policy)
-        page = out / "report.html"
-        page.write_text(_page(f"codispatch carbon accounting: {args.policy}", body), encoding="utf-8")
-        paths.append(page)
+        body = accounting_html(ledger, avoided, args.policy, flags=data_quality_flags(ledger))
+        paths.append(write_page(out / "report.html", f"codispatch carbon accounting: {args.policy}", body))
     period = ledger.period().set_index("site").loc["TOTAL"]
-    print(f"{args.policy}: {period.facility_energy_mwh:,.1f} MWh, location-based {period.location_tco2:,.2f} tCO2, "
-          f"market-based {period.market_tco2:,.2f} tCO2 ({ledger.factors.name}, {ledger.factors.version})")
+    unit, label = ("tco2", "tCO2") if ledger.factors.gas == "CO2" else ("tco2e", "tCO2e")
+    print(f"{args.policy}: {period.facility_energy_mwh:,.3f} MWh, location-based {period[f'location_{unit}']:,.3f} "
+          f"{label}, market-based {period[f'market_{unit}']:,.3f} {label} "
+          f"(factor set {ledger.factors.name!r}, version {ledger.factors.version!r})")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0 if checks["holds"].all() else 1
 
@@ -86,13 +86,3 @@ def _ts(value: str | None, frame: pd.DataFrame, last: bool = False) -> pd.Timest
     if stamp.tzinfo is None:
         raise ReportInputError(f"{value!r} has no UTC offset; write e.g. '{value}Z' or '{value}+08:00'")
     return stamp.tz_convert("UTC")
-
-
-def _page(title: str, body: str) -> str:
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;max-width:1250px;margin:auto}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}} img{{max-width:100%}}</style></head>
-<body><h1>{html.escape(title)}</h1>
-{body}
-</body></html>"""

@@ -7,10 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from control.accounting.avoided import avoided_emissions
-from control.accounting.checks import conservation_checks, format_checks
-from control.accounting.from_run import ledger_for_run
-from control.accounting.report import accounting_html, write_ledger_csv
+from control.accounting.simulation import account_simulation
 from control.policies import POLICY_NAMES, check_policy_names, make_policy
 from control.reporting.simulation_report import format_table, write_simulation_report
 from control.scenario import load_scenario
@@ -69,31 +66,11 @@ def run(args: argparse.Namespace) -> int:
     for name, r in runs.items():
         r.site_hour.to_csv(args.out / f"site_hour_{name}.csv", index=False)
         r.dispatch.to_csv(args.out / f"dispatch_{name}.csv", index=False)
-    accounting = _account(settings, scenario, runs, summary, args.out)
+    accounting = account_simulation(settings, scenario, runs, summary, args.out)
     report = write_simulation_report(args.out / "report.html", summary, runs, accounting)
     print(format_table(summary["policies"]))
     print(f"\nwrote {args.out / 'summary.json'} and {report}")
     return 0
-
-
-def _account(settings, scenario, runs: dict, summary: dict, out: Path) -> str:
-    """Carbon ledger of the ``mpc`` run (CSV files in ``out/ledger``) and its report section.
-
-    The counterfactual for avoided emissions is the ``agnostic`` run, simulated here if it was
-    not among the policies.
-    """
-    if "mpc" not in runs:
-        return ""
-    run = runs["mpc"]
-    ledger = ledger_for_run(settings, run.dispatch, run.site_hour)
-    baseline = runs.get("agnostic") or run_policy(scenario, make_policy("agnostic", settings))
-    avoided = avoided_emissions(ledger, ledger_for_run(settings, baseline.dispatch, baseline.site_hour))
-    write_ledger_csv(ledger, out / "ledger")
-    checks = conservation_checks(ledger, summary["policies"]["mpc"]["emissions_tco2"])
-    print(format_checks(checks))
-    if not checks["holds"].all():
-        logger.error("the ledger does not conserve energy or emissions; see the checks above")
-    return accounting_html(ledger, avoided, "mpc", summary["policies"]["mpc"]["emissions_tco2"])
 
 
 def _finite(value):

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from control.settings.base import FrozenModel
+from control.settings.base import ConfigPath, FrozenModel
 
 
 class InstrumentSettings(FrozenModel):
@@ -42,6 +42,11 @@ class AccountingSettings(FrozenModel):
     """Name of the location-based factor set: the regions' ``emission_factor_kg_per_kwh``."""
     factor_set_version: str = "as configured"
     """Version of that set (e.g. the publication year); printed in every report."""
+    factor_file: ConfigPath | None = None
+    """A versioned factor-set file (``data/factors/*.toml``, annual or hourly) used for the ledger
+    instead of the regions' factors; its own name and version are then printed. The simulation's
+    ``emissions_tco2`` uses the regions' factors, so point this at the set they were taken from
+    (or restate a finished run with ``codispatch report --factors FILE``)."""
     reporting_year: int | None = None
     """Year instruments must be generated in; default: the year of the scenario start."""
     instruments: list[InstrumentSettings] = Field(default_factory=list)

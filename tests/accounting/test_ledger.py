@@ -43,7 +43,7 @@ def test_location_based_split_and_jobs_pro_rata() -> None:
     assert jobs.loc["a", "location_tco2"] == pytest.approx(3.0 * 0.7)
     assert jobs.loc["b", "grid_energy_mwh"] == pytest.approx(6.0 * 0.3)
     intensity = ledger.job_intensity().set_index("job_id")
-    assert intensity.loc["a", "location_g_per_gpu_h"] == pytest.approx(2.1e6 / 70.0)  # 30,000 g per GPU-h
+    assert intensity.loc["a", "location_gco2_per_gpu_h"] == pytest.approx(2.1e6 / 70.0)  # 30,000 g per GPU-h
 
 
 def test_cfe_score_is_hourly_clean_over_load() -> None:
@@ -87,7 +87,7 @@ def test_conservation_holds_and_a_broken_ledger_is_caught() -> None:
     ledger = build_ledger(_dispatch(), _site_hour(), FACTORS)
     checks = conservation_checks(ledger, summary_emissions_tco2=3.0)
     assert checks["holds"].all(), checks
-    assert "all 16 identities hold" in format_checks(checks)
+    assert "all 22 identities hold" in format_checks(checks)
     ledger.job_hour.loc[0, "location_tco2"] += 0.01
     broken = conservation_checks(ledger, summary_emissions_tco2=3.1)
     assert not broken["holds"].all()
