@@ -75,7 +75,7 @@ def housekeeping_job(config_path: str, holder: str) -> None:
         from control.fleet import Fleet
 
         fleet = Fleet.from_settings(settings)
-        reconcile(store, make_adapter(settings), dict(zip(fleet.names, fleet.throughput, strict=True)))
+        reconcile(store, make_adapter(settings), fleet)
 
 
 def build_scheduler(settings: Settings, config_path: Path, holder: str,
@@ -113,6 +113,6 @@ def start_daemon(config_path: Path) -> tuple[BaseScheduler, object]:
     from control.fleet import Fleet
 
     fleet = Fleet.from_settings(settings)
-    sent, flags = reconcile(store, make_adapter(settings), dict(zip(fleet.names, fleet.throughput, strict=True)))
+    sent, flags = reconcile(store, make_adapter(settings), fleet)
     logger.info("start-up reconcile: %d intents re-sent, flags %s", sent, flags or "none")
     return build_scheduler(settings, config_path, holder), lambda: store.release_lease(holder)

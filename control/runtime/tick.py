@@ -24,13 +24,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from control.fleet import Fleet, FleetState
-from control.policies.mpc import MpcPolicy
 from control.runtime.adapters import AdapterUnavailable, Intent, WorkloadManager
+from control.runtime.fallback import decide_with_fallbacks, forecast_with_fallbacks
 from control.scenario import forecast_provider, grid_from_settings, gpus_in_service, site_carbon_intensity, site_tariffs_per_mwh
 from control.settings import Settings
 from control.store import Store
 from control.store.repository import now_utc, utc
-from control.store.tables import ForecastRecord, IntentRecord, PlanRecord, TickRecord
+from control.store.tables import ForecastRecord, IntentRecord, MeasurementRecord, PlanRecord, SiteRecord, TickRecord
 from forecasts.bundle import ForecastBundle
 
 logger = logging.getLogger(__name__)
@@ -67,8 +67,7 @@ def run_tick(settings: Settings, store: Store, adapter: WorkloadManager, at: pd.
     """Run (or resume) the tick of the hour containing ``at``."""
     tick_time = pd.Timestamp(at).tz_convert("UTC").floor("h")
     fleet = Fleet.from_settings(settings)
-    throughput = dict(zip(fleet.names, fleet.throughput, strict=True))
-    sent, flags = reconcile(store, adapter, throughput)
+    sent, flags = reconcile(store, adapter, fleet)
     existing = store.tick(tick_time)
     if existing is not None and existing.status == "done":
         return TickResult(tick_time, "already_done", tuple(flags), sent, 0)
@@ -78,30 +77,39 @@ def run_tick(settings: Settings, store: Store, adapter: WorkloadManager, at: pd.
         running, plan_flags = _plan_and_write(settings, store, fleet, tick_time)
         flags += plan_flags
         status = "planned_and_sent"
-    more, send_flags = reconcile(store, adapter, throughput)
+    more, send_flags = reconcile(store, adapter, fleet)
     flags += send_flags
     if "workload_manager_unavailable" in flags:
         status = "pending"
     return TickResult(tick_time, status, tuple(dict.fromkeys(flags)), sent + more, running)
 
 
-def reconcile(store: Store, adapter: WorkloadManager, throughput: dict[str, float]) -> tuple[int, list[str]]:
-    """Level-triggered: make the workload manager hold every pending intent, then finish ticks."""
+def reconcile(store: Store, adapter: WorkloadManager, fleet: Fleet) -> tuple[int, list[str]]:
+    """Level-triggered: make the workload manager hold every pending intent, then finish ticks
+    (job progress and the hour's carbon ledger, once per tick)."""
     sent = 0
+    record = None
     try:
         for record in store.pending_intents():
             intent = Intent(record.key, record.job_id, record.action, record.site, record.gpus)
+            outcome = "found"
             if not adapter.applied(intent):
                 adapter.apply(intent)
                 sent += 1
+                outcome = "sent"
                 kill_point("sent")
-            store.mark_applied(record.key, now_utc())
+            store.mark_applied(record.key, now_utc(), outcome)
             kill_point("marked")
     except AdapterUnavailable as exc:
         logger.warning("workload manager unavailable (%s); intents stay pending until it is back", exc)
+        if record is not None:
+            store.record_attempt(record.key)
         return sent, ["workload_manager_unavailable"]
+    throughput = dict(zip(fleet.names, fleet.throughput, strict=True))
+    per_gpu = dict(zip(fleet.names, fleet.gpu_facility_mw, strict=True))
+    pue = dict(zip(fleet.names, fleet.pue, strict=True))
     for tick_time in store.planned_ticks():
-        if store.finish_tick(tick_time, throughput, now_utc()):
+        if store.finish_tick(tick_time, throughput, now_utc(), per_gpu, pue):
             kill_point("finished")
     return sent, []
 
@@ -112,12 +120,13 @@ def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: p
     upcoming = jobs[jobs["release"] > tick_time]
     horizon = settings.mpc.horizon_h
     index = pd.date_range(tick_time, periods=horizon, freq="h")
-    forecast, flags = _forecast(settings, tick_time, index)
+    _sync_sites(settings, store)
+    forecast, flags = _forecast(settings, store, tick_time, index)
     limits = grid_from_settings(settings, index).limits(index, forecast.green_mw)
     state = FleetState(tick_time, fleet, active.reset_index(drop=True), upcoming.reset_index(drop=True),
                        gpu_available=gpus_in_service(settings, index), tariff_per_mwh=site_tariffs_per_mwh(settings, index))
-    decision = MpcPolicy(settings.mpc).decide(state, forecast, limits)
-    flags += list(decision.flags)
+    decision, solver_flags = decide_with_fallbacks(settings.mpc, state, forecast, limits, store.last_plan(utc(tick_time)))
+    flags += solver_flags
     kill_point("decided")
     stamp = utc(tick_time)
     now = now_utc()
@@ -141,16 +150,48 @@ def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: p
     return len(decision.allocation), flags
 
 
-def _forecast(settings: Settings, tick_time: pd.Timestamp, index: pd.DatetimeIndex) -> tuple[ForecastBundle, list[str]]:
-    """The configured forecast; if it cannot be made, a conservative one (no renewables, the
-    regions' average intensity) and the flag ``forecast_missing``."""
+def _forecast(settings: Settings, store: Store, tick_time: pd.Timestamp,
+              index: pd.DatetimeIndex) -> tuple[ForecastBundle, list[str]]:
+    """The configured forecast or the fallback chain (``control.runtime.fallback``); also stores
+    the measurement of the hour before the tick when the provider has it."""
+    sites = settings.site_names
+    provider: list = []
+
+    def make() -> ForecastBundle:
+        with_past = pd.date_range(tick_time - pd.Timedelta(hours=1), index[-1], freq="h")
+        provider.append(forecast_provider(settings, tick_time, with_past))
+        return provider[0].forecast(tick_time, len(index))
+
+    runtime = settings.runtime
+    since = tick_time - pd.Timedelta(days=runtime.climatology_days)
+    bundle, flags = forecast_with_fallbacks(make, lambda: store.measurements(utc(since), utc(tick_time)), tick_time,
+                                            index, sites, site_carbon_intensity(settings, index),
+                                            runtime.forecast_max_age_h, runtime.climatology_days)
+    if provider:
+        _record_measurement(store, provider[0], tick_time - pd.Timedelta(hours=1), sites)
+    return bundle, flags
+
+
+def _record_measurement(store: Store, provider, hour: pd.Timestamp, sites: list[str]) -> None:  # noqa: ANN001
+    """The realised supply and intensity of ``hour`` (from the provider's actual data, which a
+    site with meters would replace) as the history of the forecast fallbacks."""
     try:
-        return forecast_provider(settings, tick_time, index).forecast(tick_time, len(index)), []
+        actual = provider.actual(pd.DatetimeIndex([hour]))
     except (KeyError, ValueError, OSError) as exc:
-        logger.warning("forecast for %s unavailable (%s); planning with no renewables", tick_time, exc)
-        zero = pd.DataFrame(0.0, index=index, columns=settings.site_names)
-        ci = site_carbon_intensity(settings, index)
-        return ForecastBundle(tick_time, index, zero, zero.copy(), ci, method="conservative"), ["forecast_missing"]
+        logger.info("no measurement for %s (%s)", hour, exc)
+        return
+    now = now_utc()
+    store.add_measurements([MeasurementRecord(time=utc(hour), site=s, green_mw=float(actual.green_mw.at[hour, s]),
+                                              ci_g_per_kwh=float(actual.ci_g_per_kwh.at[hour, s]),
+                                              source="provider_actual", recorded_at=now) for s in sites])
+
+
+def _sync_sites(settings: Settings, store: Store) -> None:
+    now = now_utc()
+    store.sync_sites([SiteRecord(name=s.name, region=s.region, gpu_model=s.gpu_model, gpu_count=s.gpu_count, pue=s.pue,
+                                 partition=settings.runtime.slurm_partitions.get(s.name, s.name)
+                                 if settings.runtime.adapter == "slurm" else "", updated_at=now)
+                      for s in settings.sites])
 
 
 def intents_summary(store: Store) -> dict[str, int]:

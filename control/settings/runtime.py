@@ -35,6 +35,10 @@ class RuntimeSettings(FrozenModel):
     """Hour (UTC) of the daily report job."""
     db_retries: int = Field(default=5, ge=0, le=20)
     """Retries, with exponential backoff, when the database is briefly unavailable."""
+    forecast_max_age_h: float = Field(default=6.0, gt=0)
+    """A forecast issued longer than this before the tick is stale: the fallback chain is used [h]."""
+    climatology_days: int = Field(default=7, ge=1, le=366)
+    """Days of stored measurements behind the climatology fallback [d]."""
 
     def url(self) -> str:
         return self.database_url or f"sqlite:///{self.database}"

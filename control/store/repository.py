@@ -109,6 +109,19 @@ class Store:
             session.add_all(forecasts)
         self._run(work)
 
+    def last_plan(self, before: datetime, within_h: float = 3.0) -> dict[str, tuple[str, int]]:
+        """``job -> (site, gpus)`` committed by the latest tick in ``[before - within_h, before)``
+        (empty if there is none): what the solver chain carries on when a solve fails."""
+        def work(session: Session) -> dict[str, tuple[str, int]]:
+            start = utc(before) - timedelta(hours=within_h)
+            tick = session.exec(select(TickRecord).where(TickRecord.tick_time >= start, TickRecord.tick_time < utc(before))
+                                .order_by(TickRecord.tick_time.desc())).first()
+            if tick is None:
+                return {}
+            rows = session.exec(select(PlanRecord).where(PlanRecord.tick_time == tick.tick_time)).all()
+            return {r.job_id: (r.site, r.gpus) for r in rows}
+        return self._run(work)
+
     def pending_intents(self) -> list[IntentRecord]:
         return self._run(lambda s: list(s.exec(select(IntentRecord).where(IntentRecord.status == "pending")
                                                 .order_by(IntentRecord.tick_time, IntentRecord.key)).all()))
