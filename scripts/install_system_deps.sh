@@ -9,6 +9,7 @@ check() { local probe="$1"; shift; command -v "$probe" >/dev/null 2>&1 || need+=
 check pg_ctlcluster postgresql          # the store tests run on a real PostgreSQL on 127.0.0.1
 check slurmctld slurmctld slurmd slurm-client munge   # the Slurm adapter tests start a real Slurm
 check munged munge
+check chromium chromium                # the accounting report test opens the HTML in headless Chromium
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != "0" ]; then
     echo "need root to apt-get install: ${need[*]}" >&2; exit 1

@@ -12,14 +12,6 @@ from control.cli import main
 REQUIRED = ["it_energy_mwh", "facility_energy_mwh", "grid_energy_mwh", "green_energy_mwh", "location_tco2", "market_tco2"]
 
 
-@pytest.fixture(scope="module")
-def sim(default_config, tmp_path_factory):
-    out = tmp_path_factory.mktemp("sim")
-    assert main(["simulate", "--config", str(default_config), "--days", "1", "--policies", "agnostic,mpc",
-                 "--out", str(out), "--no-progress"]) == 0
-    return out
-
-
 def test_simulate_writes_the_ledger_and_it_adds_up_to_the_summary(sim) -> None:
     job_hour = pd.read_csv(sim / "ledger" / "job_hour.csv")
     site_day = pd.read_csv(sim / "ledger" / "site_day.csv")
