@@ -221,7 +221,7 @@ def score_model(fit: PlantFit, hourly: pd.DataFrame, capacity_mw: float) -> tupl
     flags = flag_days(hourly, fit.irradiance_column, capacity_mw, clear, fit.monthly_pr_ref, fit.longitude_deg)
     day = solar_day(hourly.index, fit.longitude_deg)
     both = pd.DataFrame({"measured": hourly["p_mw"], "model": model})
-    complete = both.notna().all(axis=1).groupby(day).all()
+    complete = both.notna().all(axis=1).groupby(day).all() & (both.groupby(day).size() == 24)
     daily = both.groupby(day).sum().where(complete)
     daily = daily.join(flags)
     scored = daily.dropna(subset=["measured", "model"])

@@ -1,0 +1,61 @@
+"""``codispatch forecast-eval``: score forecasts on any file of the shared data layouts.
+
+``codispatch forecast-eval solar --measured FILE --capacity-mw X --json OUT``
+``codispatch forecast-eval wind --power FILE --farm N --nwp FILE --json OUT``
+
+Prints MAE / RMSE / bias / skill vs persistence by horizon, writes the JSON and a plot next to it
+(same name, ``.png``). The work is in :mod:`forecasts.evaluation`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from forecasts.eval_plots import plot_solar, plot_wind
+from forecasts.evaluation import evaluate_solar, evaluate_wind
+from forecasts.scoring import format_table
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("forecast-eval", help="score solar or wind forecasts on a measured file")
+    kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+    solar = kinds.add_parser("solar", help="State Grid layout: fit on the first calendar year, score on the next")
+    solar.add_argument("--measured", type=Path, required=True, help="plant CSV(.gz) in the State Grid layout")
+    solar.add_argument("--capacity-mw", type=float, required=True, help="plant capacity [MW]")
+    solar.add_argument("--json", type=Path, required=True, help="output JSON (plot written next to it)")
+    solar.set_defaults(func=run)
+    wind = kinds.add_parser("wind", help="GEFCom layout: fit on the first half of the record, score on the rest")
+    wind.add_argument("--power", type=Path, required=True, help="train_wp1-4.csv(.gz)")
+    wind.add_argument("--farm", type=int, required=True, help="farm number (column wpN)")
+    wind.add_argument("--nwp", type=Path, required=True, help="windforecasts_wfN.csv(.gz) of that farm")
+    wind.add_argument("--json", type=Path, required=True, help="output JSON (plot written next to it)")
+    wind.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.kind == "solar":
+        if args.capacity_mw <= 0:
+            raise ValueError(f"--capacity-mw {args.capacity_mw}: give the plant's capacity in MW (> 0)")
+        result, frames = evaluate_solar(args.measured, args.capacity_mw)
+        print(f"pvlib model, {result['score_year']} (fitted on {result['fit_year']}): "
+              f"daily_energy_nmae {result['daily_energy_nmae']:.3f} all days, "
+              f"{result['daily_energy_nmae_unflagged']:.3f} unflagged ({result['days_unflagged']} of "
+              f"{result['days_scored']} days); hourly_nrmse {result['hourly_nrmse']:.3f} "
+              f"({result['hourly_nrmse_unflagged']:.3f} unflagged); flags {result['flag_counts']}")
+        title = "blend forecast vs smart persistence (errors in pu of capacity)"
+        plot = plot_solar
+    else:
+        result, frames = evaluate_wind(args.power, args.farm, args.nwp)
+        title = f"farm {args.farm}: NWP model vs persistence (errors in pu of capacity)"
+        plot = plot_wind
+    print(format_table(frames["table"], title))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2, default=float), encoding="utf-8")
+    figure = plot(result, frames, args.json.with_suffix(".png"))
+    print(f"wrote {args.json} and {figure}")
+    return 0

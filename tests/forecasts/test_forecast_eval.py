@@ -1,0 +1,42 @@
+"""``codispatch forecast-eval`` on the real files: JSON keys, table, plot, clean input errors."""
+
+from __future__ import annotations
+
+import json
+
+from control.cli import main
+
+
+def test_wind_eval_writes_json_table_and_plot(shared_data, tmp_path, capsys) -> None:
+    out = tmp_path / "w2.json"
+    code = main(["forecast-eval", "wind", "--power", str(shared_data / "wind/gefcom2012/train_wp1-4.csv.gz"),
+                 "--farm", "2", "--nwp", str(shared_data / "wind/gefcom2012/windforecasts_wf2.csv.gz"),
+                 "--json", str(out)])
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert list(result["skill_vs_persistence"]) == [str(h) for h in range(1, 49)]
+    assert min(result["skill_vs_persistence"][str(h)] for h in range(6, 49)) >= 0.25
+    assert out.with_suffix(".png").stat().st_size > 10_000
+    printed = capsys.readouterr().out
+    assert "MAE" in printed and "skill" in printed and printed.count("\n") > 48
+
+
+def test_solar_eval_on_site1(shared_data, tmp_path) -> None:
+    out = tmp_path / "s1.json"
+    assert main(["forecast-eval", "solar", "--measured",
+                 str(shared_data / "solar/stategrid/solar_site1_50MW.csv.gz"),
+                 "--capacity-mw", "50", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["fit_year"] == 2019 and result["score_year"] == 2020
+    assert result["daily_energy_nmae"] <= 0.15 and result["daily_energy_nmae_unflagged"] <= 0.10
+    assert 0 < result["hourly_nrmse"] < 0.15
+    assert 360 <= result["days_scored"] <= 366  # whole local solar days only
+    assert set(result["skill_vs_persistence"]) == {str(h) for h in range(1, 49)}
+    assert out.with_suffix(".png").is_file()
+
+
+def test_bad_input_is_a_clean_error(tmp_path, capsys) -> None:
+    code = main(["forecast-eval", "solar", "--measured", str(tmp_path / "missing.csv"), "--capacity-mw", "5",
+                 "--json", str(tmp_path / "x.json")])
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
