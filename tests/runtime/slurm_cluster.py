@@ -41,10 +41,10 @@ class SlurmCluster:
             f"StateSaveLocation={r / 'state'}", f"SlurmdSpoolDir={r}/spool-%n", f"SlurmctldPidFile={r / 'slurmctld.pid'}",
             f"SlurmdPidFile={r}/slurmd-%n.pid", f"SlurmctldLogFile={r / 'slurmctld.log'}", f"SlurmdLogFile={r}/slurmd-%n.log",
             "ProctrackType=proctrack/linuxproc", "TaskPlugin=task/none", "AccountingStorageType=accounting_storage/none",
-            "JobCompType=jobcomp/filetxt", f"JobCompLoc={r / 'jobcomp.txt'}", "SchedulerParameters=batch_sched_delay=0",
+            "JobCompType=jobcomp/filetxt", f"JobCompLoc={r / 'jobcomp.txt'}", "SchedulerParameters=batch_sched_delay=0,sched_interval=1,sched_min_interval=0",
             "SlurmdParameters=config_overrides", "SlurmUser=root", "SlurmdUser=root", "ReturnToService=2",
             "MpiDefault=none", "SwitchType=switch/none", "SelectType=select/cons_tres", "SelectTypeParameters=CR_CPU",
-            "JobRequeue=1",
+            "JobRequeue=1", "MessageTimeout=3",
         ]
         for p in self.partitions:
             lines.append(f"NodeName={p}1 NodeAddr=127.0.0.1 Port={_port()} CPUs={self.cpus} State=UNKNOWN")
