@@ -87,7 +87,12 @@ def forecast_provider(settings: Settings, start: pd.Timestamp, index: pd.Datetim
 
 
 def site_carbon_intensity(settings: Settings, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Grid carbon intensity seen by each site [gCO2/kWh]: its region's average factor."""
+    """Grid carbon intensity seen by each site [gCO2/kWh]: its region's average factor, or the
+    ``[accounting] factor_file`` set when one is configured (so the summary and the ledger agree)."""
+    if settings.accounting.factor_file is not None:
+        from control.accounting.factors import FactorTable  # accounting imports settings only
+        return FactorTable.from_settings(settings).site_intensity_g_per_kwh(
+            {s.name: s.region for s in settings.sites}, index)
     values = {s.name: settings.region(s.region).emission_factor_kg_per_kwh * 1000.0 for s in settings.sites}
     return pd.DataFrame({name: pd.Series(v, index=index) for name, v in values.items()})
 

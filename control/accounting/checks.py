@@ -40,8 +40,9 @@ def conservation_checks(ledger: Ledger, summary_emissions_tco2: float | None = N
     rows.append(("site-day totals = hourly totals", _max_abs_diff(day, hourly)))
     rows.append(("period total = hourly totals", _max_abs_diff(period.astype(float), hourly)))
     if summary_emissions_tco2 is not None:
-        rows.append(("summary.json emissions_tco2 = ledger location_tco2",
-                     abs(summary_emissions_tco2 - float(sh["location_tco2"].sum()))))
+        column = "location_tco2" if ledger.factors.gas == "CO2" else "location_tco2e"
+        rows.append((f"summary.json emissions_tco2 = ledger {column} (same factor set)",
+                     abs(summary_emissions_tco2 - float(sh[column].sum()))))
     frame = pd.DataFrame(rows, columns=["identity", "max_abs_difference"])
     frame["holds"] = frame["max_abs_difference"] <= TOLERANCE
     return frame

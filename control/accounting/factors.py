@@ -98,6 +98,16 @@ class FactorTable:
             return regions.map(self.location_t_per_mwh).astype(float)
         return settled_g_per_kwh.astype(float) / 1000.0  # g/kWh -> t/MWh
 
+    def site_intensity_g_per_kwh(self, site_region: dict[str, str], index: pd.DatetimeIndex) -> pd.DataFrame:
+        """Grid intensity each site sees over ``index`` [gCO2/kWh] (index x site), for the
+        simulation and the MPC, so that they count with the same set as the ledger."""
+        if self.location_t_per_mwh is None and self.location_hourly_t_per_mwh is None:
+            raise FactorSetError(f"factor set {self.name!r} has no factors of its own; give a factor_file")
+        hours = pd.Series(index)
+        columns = {site: self.location_factor(hours, pd.Series([region] * len(index)), hours).to_numpy() * 1000.0
+                   for site, region in site_region.items()}
+        return pd.DataFrame(columns, index=index)
+
     def cfe_share(self, hours: pd.Series, regions: pd.Series) -> pd.Series:
         """Carbon-free share of the grid [0..1] of each (hour, region) row."""
         if self.cfe_hourly_share is not None:

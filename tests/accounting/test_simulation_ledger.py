@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -48,3 +49,23 @@ def test_report_errors_name_the_fix(sim, default_config, tmp_path, capsys) -> No
     bad.write_text('name = "x"\nversion = "1"\nunit = "gCO2/kWh"\n[factors]\ndefault = 500\n')
     assert main(["report", "--sim", str(sim), "--config", str(default_config), "--factors", str(bad)]) == 2
     assert "kgCO2/kWh" in capsys.readouterr().err
+
+
+def test_a_configured_factor_file_drives_the_simulation_and_the_ledger_alike(default_config, repo) -> None:
+    """With ``[accounting] factor_file`` set, the run's intensity (hence summary.json's
+    emissions_tco2 and the MPC's objective) and the ledger's location-based total use that set."""
+    from control.accounting.from_run import ledger_for_run
+    from control.policies import make_policy
+    from control.scenario import load_scenario
+    from control.settings import load_settings
+    from control.simulate import run_policy
+
+    national = repo / "data" / "factors" / "china_2021_national.toml"
+    settings = load_settings(default_config, {"accounting": {"factor_file": str(national)}})
+    scenario = load_scenario(settings, 1)
+    run = run_policy(scenario, make_policy("agnostic", settings, scenario))
+    assert run.site_hour["ci_g_per_kwh"].to_numpy() == pytest.approx(np.full(len(run.site_hour), 556.8))
+    ledger = ledger_for_run(settings, run.dispatch, run.site_hour)
+    assert ledger.factors.version == "2021 national"
+    assert ledger.site_hour["location_tco2"].sum() == pytest.approx(run.summary["emissions_tco2"], abs=1e-6)
+    assert ledger.site_hour["location_tco2"].sum() == pytest.approx(run.summary["grid_energy_mwh"] * 0.5568, abs=1e-6)
