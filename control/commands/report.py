@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--policy", default="mpc", help="which simulated policy to account (default mpc)")
     parser.add_argument("--factors", type=Path, default=None,
                         help="restate with this factor-set file (e.g. data/factors/china_2021_national.toml)")
-    parser.add_argument("--from", dest="start", default=None, help="first hour, ISO 8601 with offset (default: all)")
-    parser.add_argument("--to", dest="end", default=None, help="end (exclusive), ISO 8601 with offset")
+    parser.add_argument("--from", dest="start", default=None, help="first hour: a date (UTC day start) or ISO 8601 time with offset (default: all)")
+    parser.add_argument("--to", dest="end", default=None, help="end (exclusive): a date (UTC) or ISO 8601 time with offset")
     parser.add_argument("--format", choices=["html", "csv"], default="html")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default: <sim>/accounting)")
     parser.set_defaults(func=run)
@@ -41,8 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.db:
         raise ReportInputError(
-            f"--db {args.db}: the daemon's store is not available in this version; report on a "
-            "simulation output with --sim DIR"
+            f"--db {args.db}: the store holds jobs, ticks, plans, intents and issued forecasts, but not yet the "
+            "settled hourly energy per site (metered or modelled load, green used, grid import) the ledger is "
+            "built from, and the ledger is never recomputed from forecasts; report on a simulation output with "
+            "--sim DIR (see docs/accounting.md, 'The store')"
         )
     settings = load_settings(args.config)
     dispatch, site_hour = _read_run(args.sim, args.policy, args.start, args.end)
@@ -75,14 +77,25 @@ def _read_run(directory: Path, policy: str, start: str | None, end: str | None) 
     dispatch, site_hour = (pd.read_csv(p) for p in files)
     for frame in (dispatch, site_hour):
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
-    keep = lambda f: f[(f["time"] >= _ts(start, f)) & (f["time"] < _ts(end, f, last=True))]  # noqa: E731
-    return keep(dispatch).reset_index(drop=True), keep(site_hour).reset_index(drop=True)
+    first, last = _ts(start, site_hour), _ts(end, site_hour, last=True)
+    keep = lambda f: f[(f["time"] >= first) & (f["time"] < last)].reset_index(drop=True)  # noqa: E731
+    dispatch, chosen = keep(dispatch), keep(site_hour)
+    if chosen.empty:
+        raise ReportInputError(
+            f"no settled hours in [{first}, {last}); {directory} covers {site_hour['time'].min()} .. "
+            f"{site_hour['time'].max()}; choose --from/--to inside it")
+    return dispatch, chosen
 
 
 def _ts(value: str | None, frame: pd.DataFrame, last: bool = False) -> pd.Timestamp:
     if value is None:
         return frame["time"].max() + pd.Timedelta(hours=1) if last else frame["time"].min()
-    stamp = pd.Timestamp(value)
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError as error:
+        raise ReportInputError(f"{value!r} is not a date or time; write e.g. 2023-07-03 or 2023-07-03T08:00+08:00") from error
     if stamp.tzinfo is None:
+        if len(value) == 10:  # a bare date: that UTC day's start
+            return stamp.tz_localize("UTC")
         raise ReportInputError(f"{value!r} has no UTC offset; write e.g. '{value}Z' or '{value}+08:00'")
     return stamp.tz_convert("UTC")

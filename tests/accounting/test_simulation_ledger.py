@@ -69,3 +69,26 @@ def test_a_configured_factor_file_drives_the_simulation_and_the_ledger_alike(def
     assert ledger.factors.version == "2021 national"
     assert ledger.site_hour["location_tco2"].sum() == pytest.approx(run.summary["emissions_tco2"], abs=1e-6)
     assert ledger.site_hour["location_tco2"].sum() == pytest.approx(run.summary["grid_energy_mwh"] * 0.5568, abs=1e-6)
+
+
+def test_report_for_one_utc_day_as_csv_adds_up_to_the_hours_it_covers(sim, default_config) -> None:
+    out = sim / "day"
+    assert main(["report", "--sim", str(sim), "--config", str(default_config), "--from", "2023-07-02",
+                 "--to", "2023-07-03", "--format", "csv", "--out", str(out)]) == 0
+    assert not (out / "report.html").exists()
+    site_hour = pd.read_csv(sim / "site_hour_mpc.csv", parse_dates=["time"])
+    day = site_hour[site_hour["time"] < pd.Timestamp("2023-07-03T00:00Z")]
+    period = pd.read_csv(out / "ledger" / "period.csv").set_index("site")
+    assert period.loc["TOTAL", "location_tco2"] == pytest.approx(day["emissions_t"].sum(), abs=1e-6)
+    conservation = pd.read_csv(out / "ledger" / "conservation.csv")
+    assert conservation["holds"].all()
+
+
+def test_report_rejects_a_naive_time_and_an_empty_period_and_explains_db(sim, default_config, capsys) -> None:
+    base = ["report", "--sim", str(sim), "--config", str(default_config)]
+    assert main([*base, "--from", "2023-07-03T05:00"]) == 2
+    assert "has no UTC offset" in capsys.readouterr().err
+    assert main([*base, "--from", "2030-01-01"]) == 2
+    assert "choose --from/--to inside it" in capsys.readouterr().err
+    assert main(["report", "--db", "sqlite:///x.sqlite", "--config", str(default_config)]) == 2
+    assert "settled hourly energy per site" in capsys.readouterr().err
