@@ -57,3 +57,28 @@ def plot_wind(result: dict, frames: dict[str, pd.DataFrame], path: Path) -> Path
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_china_intensity(frame: pd.DataFrame, region: str, path: Path) -> Path:
+    """AVERAGE carbon intensity of a regional grid against its wind and solar output: one spring
+    week (local time) and the hourly scatter of the year."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    week = frame.loc["2018-04-09":"2018-04-15"]
+    local = week.index.tz_convert("Asia/Shanghai")
+    left.plot(local, week["ci_g_per_kwh"], color="k", label="average CI [g/kWh]")
+    twin = left.twinx()
+    twin.fill_between(local, 0, week["wind_mw"] / 1e3, alpha=0.4, label="wind [GW]")
+    twin.fill_between(local, week["wind_mw"] / 1e3, (week["wind_mw"] + week["solar_mw"]) / 1e3, alpha=0.4,
+                      color="gold", label="solar [GW]")
+    left.set(ylabel="gCO2/kWh (average, not marginal)", title=f"{region} grid, one week (UTC+8)")
+    twin.set_ylabel("GW")
+    left.legend(loc="upper left")
+    twin.legend(loc="upper right")
+    left.tick_params(axis="x", rotation=30)
+    share = (frame["wind_mw"] + frame["solar_mw"]) / frame["demand_mw"]
+    right.scatter(share, frame["ci_g_per_kwh"], s=2, alpha=0.3)
+    right.set(xlabel="(wind + solar) / demand", ylabel="average CI [g/kWh]", title="hourly, whole year")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

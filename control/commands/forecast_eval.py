@@ -2,6 +2,8 @@
 
 ``codispatch forecast-eval solar --measured FILE --capacity-mw X --json OUT``
 ``codispatch forecast-eval wind --power FILE --farm N --nwp FILE --json OUT``
+``codispatch forecast-eval carbon-china --region R --grid-dir DIR --weather-dir DIR --json OUT``
+(the hourly AVERAGE intensity model of a regional grid, calibrated to its published factor)
 
 Prints MAE / RMSE / bias / skill vs persistence by horizon, writes the JSON and a plot next to it
 (same name, ``.png``). The work is in :mod:`forecasts.evaluation`.
@@ -14,7 +16,8 @@ import json
 import logging
 from pathlib import Path
 
-from forecasts.eval_plots import plot_solar, plot_wind
+from forecasts.carbon_china import REGIONS, annual_mean_g_per_kwh, regional_intensity
+from forecasts.eval_plots import plot_china_intensity, plot_solar, plot_wind
 from forecasts.evaluation import evaluate_solar, evaluate_wind
 from forecasts.scoring import format_table
 
@@ -35,6 +38,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     wind.add_argument("--nwp", type=Path, required=True, help="windforecasts_wfN.csv(.gz) of that farm")
     wind.add_argument("--json", type=Path, required=True, help="output JSON (plot written next to it)")
     wind.set_defaults(func=run)
+    china = kinds.add_parser("carbon-china", help="hourly AVERAGE carbon intensity model of a Chinese regional grid")
+    china.add_argument("--region", required=True, choices=sorted(REGIONS))
+    china.add_argument("--grid-dir", type=Path, required=True, help="../shared/data/grid/china")
+    china.add_argument("--weather-dir", type=Path, required=True, help="../shared/data/weather/cswd")
+    china.add_argument("--json", type=Path, required=True, help="output JSON (plot and hourly CSV next to it)")
+    china.set_defaults(func=run_china)
+
+
+def run_china(args: argparse.Namespace) -> int:
+    model = regional_intensity(args.region, args.grid_dir, args.weather_dir)
+    frame = model.frame
+    share = (frame["wind_mw"] + frame["solar_mw"]) / frame["demand_mw"]
+    result = {
+        "kind": "carbon-china",
+        "region": args.region,
+        "intensity": "AVERAGE (not marginal)",
+        "published_g_per_kwh": model.published_g_per_kwh,
+        "annual_mean_g_per_kwh": annual_mean_g_per_kwh(model),
+        "implied_fossil_g_per_kwh": model.implied_fossil_g_per_kwh,
+        "corr_ci_vs_wind_solar_share": float(frame["ci_g_per_kwh"].corr(share)),
+        "min_g_per_kwh": float(frame["ci_g_per_kwh"].min()),
+        "max_g_per_kwh": float(frame["ci_g_per_kwh"].max()),
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    frame.to_csv(args.json.with_suffix(".csv"), index_label="time")
+    figure = plot_china_intensity(frame, args.region, args.json.with_suffix(".png"))
+    print(f"{args.region}: annual mean {result['annual_mean_g_per_kwh']:.1f} g/kWh (published "
+          f"{model.published_g_per_kwh}), implied fossil factor {model.implied_fossil_g_per_kwh:.0f} g/kWh, "
+          f"corr(CI, wind+solar share) {result['corr_ci_vs_wind_solar_share']:.2f}; AVERAGE, not marginal")
+    print(f"wrote {args.json}, {figure}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

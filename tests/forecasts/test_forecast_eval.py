@@ -40,3 +40,15 @@ def test_bad_input_is_a_clean_error(tmp_path, capsys) -> None:
                  "--json", str(tmp_path / "x.json")])
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_carbon_china_eval_writes_average_model_and_plot(shared_data, tmp_path) -> None:
+    out = tmp_path / "nw.json"
+    assert main(["forecast-eval", "carbon-china", "--region", "Northwest",
+                 "--grid-dir", str(shared_data / "grid/china"), "--weather-dir", str(shared_data / "weather/cswd"),
+                 "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["intensity"].startswith("AVERAGE")
+    assert abs(result["annual_mean_g_per_kwh"] / result["published_g_per_kwh"] - 1) <= 0.01
+    assert result["corr_ci_vs_wind_solar_share"] < -0.5
+    assert out.with_suffix(".png").stat().st_size > 10_000 and out.with_suffix(".csv").is_file()
