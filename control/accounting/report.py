@@ -22,8 +22,10 @@ logger = logging.getLogger(__name__)
 
 TOP_JOBS = 15
 PAGE_STYLE = ("body{font-family:sans-serif;max-width:1250px;margin:auto} table{border-collapse:collapse;margin:6px 0}"
-              " td,th{border:1px solid #ccc;padding:4px 8px;text-align:right} img{max-width:100%}"
-              " .estimate{background:#fff6e0;padding:4px 10px;border-left:4px solid #f0a000}")
+              " td,th{border:1px solid #ccc;padding:4px 8px;text-align:right} img{max-width:100%}")
+SECTION_STYLE = ("<style>.wide{overflow-x:auto} .wide th{background:#f4f4f4}"
+                 " .estimate{background:#fff6e0;padding:4px 10px;border-left:4px solid #f0a000}</style>")
+"""Styles of the accounting section itself, so that it reads the same inside the simulation report."""
 
 
 def write_ledger_csv(ledger: Ledger, directory: Path, checks: pd.DataFrame | None = None) -> list[Path]:
@@ -63,6 +65,7 @@ def accounting_html(ledger: Ledger, avoided: pd.DataFrame | None, policy: str,
     checks = conservation_checks(ledger, summary_emissions_tco2)
     f = ledger.factors
     parts = [
+        SECTION_STYLE,
         f"<h2>Carbon accounting: {html.escape(policy)} run</h2>",
         f"<p>Scope 2 inventory of the electricity the data centres used from {_when(ledger, 'min')} to "
         f"{_when(ledger, 'max')} (UTC), built from the energy actually dispatched and settled hour by hour, "
@@ -115,7 +118,7 @@ def accounting_html(ledger: Ledger, avoided: pd.DataFrame | None, policy: str,
         "<h3>Conservation checks</h3>",
         "<p>Every energy and emission column summed over jobs equals the site-hour, the supply split adds up "
         "to the facility energy, and day and period totals equal the hourly sum (tolerance 1e-6 MWh or t).</p>",
-        _table(checks, ["identity", "max_abs_difference", "holds"]),
+        _table(checks, ["identity", "max_abs_difference", "holds"], "{:.1e}"),
         "<h3>Data quality</h3>",
         "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in (flags if flags is not None else f.flags)) + "</ul>",
         methodology(ledger),
@@ -184,13 +187,13 @@ def _pct(value: float) -> str:
     return "n/a" if pd.isna(value) else f"{value:.1%}"
 
 
-def _table(frame: pd.DataFrame, columns: list[str]) -> str:
+def _table(frame: pd.DataFrame, columns: list[str], float_format: str = "{:,.3f}") -> str:
     def cell(value) -> str:  # noqa: ANN001
         if isinstance(value, float):
-            return "" if pd.isna(value) else f"{value:,.3f}"
+            return "" if pd.isna(value) else float_format.format(value)
         return html.escape(str(value))
     columns = [c for c in columns if c in frame.columns]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
                    for row in frame[columns].itertuples(index=False))
-    return f"<table><tr>{head}</tr>{rows}</table>"
+    return f'<div class="wide"><table><tr>{head}</tr>{rows}</table></div>'
