@@ -16,6 +16,7 @@ from control.fleet import Fleet
 from control.jobs import read_jobs
 from control.settings import Settings
 from forecasts.as_issued import AsIssuedForecastProvider
+from forecasts.carbon_sources import china_model_g_per_kwh, electricitymaps_g_per_kwh
 from forecasts.provider import PerfectForecastProvider
 from forecasts.solar import PvPlant, clearsky_weather, pv_power_mw
 from forecasts.weather import read_epw, weather_on_index
@@ -87,14 +88,26 @@ def forecast_provider(settings: Settings, start: pd.Timestamp, index: pd.Datetim
 
 
 def site_carbon_intensity(settings: Settings, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Grid carbon intensity seen by each site [gCO2/kWh]: its region's average factor, or the
-    ``[accounting] factor_file`` set when one is configured (so the summary and the ledger agree)."""
+    """Grid carbon intensity seen by each site [gCO2/kWh]: the ``[accounting] factor_file`` set
+    when one is configured (so the summary and the ledger agree), else the ``[forecast] carbon``
+    source: the region's average factor, the China regional model, or an Electricity Maps zone."""
     if settings.accounting.factor_file is not None:
         from control.accounting.factors import FactorTable  # accounting imports settings only
         return FactorTable.from_settings(settings).site_intensity_g_per_kwh(
             {s.name: s.region for s in settings.sites}, index)
-    values = {s.name: settings.region(s.region).emission_factor_kg_per_kwh * 1000.0 for s in settings.sites}
-    return pd.DataFrame({name: pd.Series(v, index=index) for name, v in values.items()})
+    return pd.DataFrame({s.name: region_carbon_intensity(settings, s.region, index) for s in settings.sites})
+
+
+def region_carbon_intensity(settings: Settings, region: str, index: pd.DatetimeIndex) -> pd.Series:
+    """One region's hourly intensity from the ``[forecast] carbon`` source [gCO2/kWh]."""
+    f = settings.forecast
+    factor_g_per_kwh = settings.region(region).emission_factor_kg_per_kwh * 1000.0
+    if f.carbon == "china_model":
+        scale = factor_g_per_kwh if f.china_scale_to_region_factor else None
+        return china_model_g_per_kwh(f.china_regions[region], f.china_data_dir, f.china_weather_dir, index, scale)
+    if f.carbon == "electricitymaps":
+        return electricitymaps_g_per_kwh(f.electricitymaps_files[region], index)
+    return pd.Series(factor_g_per_kwh, index=index)
 
 
 def hour_of_year(index: pd.DatetimeIndex, utc_offset_h: float = 8.0) -> np.ndarray:

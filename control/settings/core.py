@@ -262,6 +262,7 @@ class Settings(FrozenModel):
             for end in (link.a, link.b):
                 if end not in site_names:
                     raise ValueError(f"wan link {link.a}-{link.b} names unknown site {end!r}; sites are {site_names}")
+        self._carbon_source_covers_regions(region_names)
         for site in self.sites:
             if site.region not in region_names:
                 raise ValueError(
@@ -281,6 +282,28 @@ class Settings(FrozenModel):
                     f"it_capacity_mw={site.it_capacity_mw}; lower gpu_count or raise the capacity"
                 )
         return self
+
+    def _carbon_source_covers_regions(self, region_names: list[str]) -> None:
+        f = self.forecast
+        mapping = {"china_model": ("china_regions", f.china_regions),
+                   "electricitymaps": ("electricitymaps_files", f.electricitymaps_files)}.get(f.carbon)
+        if mapping is None:
+            return
+        key, table = mapping
+        unknown = sorted(set(table) - set(region_names))
+        if unknown:
+            raise ValueError(f"[forecast] {key} names unknown regions {unknown}; regions are {region_names}")
+        unmapped = sorted({s.region for s in self.sites} - set(table))
+        if unmapped:
+            raise ValueError(
+                f"[forecast] carbon = {f.carbon!r} but {key} has no entry for regions {unmapped} used by sites; "
+                f"add them (e.g. {key} = {{ {unmapped[0]} = ... }}) or use carbon = 'constant'"
+            )
+        if self.accounting.factor_file is not None:
+            raise ValueError(
+                f"[forecast] carbon = {f.carbon!r} and [accounting] factor_file = {str(self.accounting.factor_file)!r} "
+                "both set the intensity the simulation counts; keep one"
+            )
 
     def site(self, name: str) -> SiteSettings:
         for site in self.sites:

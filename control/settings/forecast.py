@@ -1,16 +1,19 @@
-"""Settings of the ``[forecast]`` table: which forecasts the controller decides on."""
+"""Settings of the ``[forecast]`` table: which forecasts the controller decides on, and where the
+hourly grid carbon intensity of each region comes from."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from control.settings.base import FrozenModel
+from control.settings.base import ConfigPath, FrozenModel
+
+ChinaRegion = Literal["North", "Northeast", "East", "Central", "Northwest", "South", "Southwest"]
 
 
 class ForecastSettings(FrozenModel):
-    """``[forecast]``: the forecast method (see ``forecasts/as_issued.py``)."""
+    """``[forecast]``: the forecast method (see ``forecasts/as_issued.py``) and the carbon source."""
 
     method: Literal["perfect", "as_issued"] = "perfect"
     """``perfect`` hands the controller the actual weather (an upper bound of forecast quality);
@@ -22,3 +25,35 @@ class ForecastSettings(FrozenModel):
     """Lead time over which the PV forecast moves from the current clear-sky index to its recent mean [h]."""
     wind_persistence_h: float = Field(default=6.0, gt=0)
     """Lead time over which the wind forecast moves from the last hour to the recent mean [h]."""
+    carbon: Literal["constant", "china_model", "electricitymaps"] = "constant"
+    """Hourly grid carbon intensity per region: ``constant`` = the region's ``emission_factor_kg_per_kwh``;
+    ``china_model`` = the hourly AVERAGE (not marginal) model of ``forecasts/carbon_china.py`` for
+    the regional grid named in ``china_regions``; ``electricitymaps`` = the zone file named in
+    ``electricitymaps_files``. Both are typical-year profiles (see ``forecasts/carbon_sources.py``).
+    Every region a site uses must be mapped. The simulation settles on this series, and as-issued
+    forecasts see only its past."""
+    china_scale_to_region_factor: bool = True
+    """Keep the regional model's hourly shape but rescale it so its annual mean equals the config
+    region's ``emission_factor_kg_per_kwh`` (e.g. a province inside the regional grid); ``false``
+    uses the regional grid's own level."""
+    china_regions: dict[str, ChinaRegion] = Field(default_factory=dict)
+    """Config region name -> Chinese regional grid (e.g. ``{ west = "Northwest" }``)."""
+    china_data_dir: ConfigPath | None = None
+    """Directory of the PyPSA-China demand and capacity files (``../shared/data/grid/china``)."""
+    china_weather_dir: ConfigPath | None = None
+    """Directory of the CSWD EPW files (``../shared/data/weather/cswd``)."""
+    electricitymaps_files: dict[str, ConfigPath] = Field(default_factory=dict)
+    """Config region name -> Electricity Maps hourly CSV(.gz)."""
+
+    @model_validator(mode="after")
+    def _source_complete(self) -> ForecastSettings:
+        if self.carbon == "china_model":
+            missing = [n for n in ("china_data_dir", "china_weather_dir") if getattr(self, n) is None]
+            if missing or not self.china_regions:
+                raise ValueError(
+                    f"[forecast] carbon = 'china_model' needs china_regions (got {self.china_regions}), "
+                    f"china_data_dir and china_weather_dir (missing: {missing}); set them or use carbon = 'constant'"
+                )
+        if self.carbon == "electricitymaps" and not self.electricitymaps_files:
+            raise ValueError("[forecast] carbon = 'electricitymaps' needs electricitymaps_files = { region = 'path' }")
+        return self

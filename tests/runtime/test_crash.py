@@ -67,6 +67,10 @@ def _kill_campaign(config, kill_points: list[str]) -> dict[str, int]:
         if record["action"] == "run":
             remaining[record["job_id"]] -= min(remaining[record["job_id"]], record["gpus"] * k[record["site"]])
     figures["jobs_progress_mismatch"] = int(((remaining - jobs["remaining_gpu_h"]).abs() > 1e-6).sum())
+    # the carbon ledger books each (hour, job) that ran exactly once
+    ledger = store.ledger()
+    runs = intents[intents["action"] == "run"]
+    figures["ledger_rows_mismatch"] = abs(len(ledger) - len(runs)) + int(ledger.duplicated(["time", "job_id"]).sum())
     print("crash test:", figures)
     return figures
 
@@ -86,6 +90,7 @@ def _assert_nothing_lost(figures: dict[str, int]) -> None:
     assert figures["intents_duplicated"] == 0
     assert figures["ticks_unfinished"] == 0
     assert figures["jobs_progress_mismatch"] == 0
+    assert figures["ledger_rows_mismatch"] == 0
 
 
 @pytest.mark.crash
