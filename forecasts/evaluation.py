@@ -2,7 +2,10 @@
 
 Solar (State Grid layout): fit on the first complete local calendar year in the file, score on the
 next; the pvlib model of measured power (``daily_energy_nmae``, ``hourly_nrmse``, all days and
-unflagged days) and the forecast methods by horizon (blend vs smart persistence).
+unflagged days) and the forecast methods by horizon (blend vs smart persistence). The headline
+scores are those of the physical model unless ``curtailment_persistence`` is set (export cap
+carried forward from earlier days' measurements, :func:`forecasts.solar_calibration.curtailment_caps`);
+``models`` always holds both, and ``curtailment_persistence`` says which one the headline is.
 Wind (GEFCom layout): fit on the first half of the issues with observed power, score on the rest.
 
 Results are plain dicts, ready for JSON; horizons are keyed ``"1"`` .. ``"48"``.
@@ -19,7 +22,7 @@ import pandas as pd
 from forecasts.gefcom import read_gefcom_nwp, read_gefcom_power
 from forecasts.quality import DataQualityError
 from forecasts.scoring import actual_matrix, scores_by_horizon
-from forecasts.solar_calibration import calibrate, clearsky_power_mw, score_model
+from forecasts.solar_calibration import CAP_ARM_DAYS, SolarScore, calibrate, clearsky_power_mw, score_model
 from forecasts.solar_forecast import fit_blend, forecast_matrices
 from forecasts.stategrid import IRRADIANCE_COLUMNS, UTC_OFFSET_H, read_stategrid, to_hourly
 from forecasts.wind_forecast import fit_wind_model, layout, predict, split_time, to_matrix
@@ -33,8 +36,23 @@ def _by_horizon(table: pd.DataFrame, column: str) -> dict[str, float]:
     return {str(int(h)): float(v) for h, v in table[column].items()}
 
 
-def evaluate_solar(path: str | Path, capacity_mw: float) -> tuple[dict, dict[str, pd.DataFrame]]:
-    """Calibrate, score and backtest one State Grid plant file. Returns (result, frames for plots)."""
+def _solar_scores(score: SolarScore) -> dict:
+    return {
+        "daily_energy_nmae": score.daily_energy_nmae,
+        "daily_energy_nmae_unflagged": score.daily_energy_nmae_unflagged,
+        "hourly_nrmse": score.hourly_nrmse,
+        "hourly_nrmse_unflagged": score.hourly_nrmse_unflagged,
+        "days_capped": score.days_capped,
+    }
+
+
+def evaluate_solar(path: str | Path, capacity_mw: float,
+                   curtailment_persistence: bool = False) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Calibrate, score and backtest one State Grid plant file. Returns (result, frames for plots).
+
+    ``curtailment_persistence`` picks the headline model (default: the physical model alone); both
+    are scored and reported under ``models``.
+    """
     frame, log = read_stategrid(path, capacity_mw=capacity_mw)
     hourly = to_hourly(frame)
     local_year = (hourly.index + pd.Timedelta(hours=UTC_OFFSET_H)).year
@@ -48,7 +66,9 @@ def evaluate_solar(path: str | Path, capacity_mw: float) -> tuple[dict, dict[str
     fit_year, score_year = full[0], full[1]
     fit_rows, score_rows = hourly[local_year == fit_year], hourly[local_year == score_year]
     fit = calibrate(fit_rows, capacity_mw, IRRADIANCE_COLUMNS)
-    score, daily = score_model(fit, score_rows, capacity_mw)
+    plain, plain_daily = score_model(fit, score_rows, capacity_mw)
+    capped, capped_daily = score_model(fit, score_rows, capacity_mw, curtailment_persistence=True)
+    score, daily = (capped, capped_daily) if curtailment_persistence else (plain, plain_daily)
     p_clear = clearsky_power_mw(fit, hourly.index)
     model = fit_blend(hourly["p_mw"], p_clear, fit_rows.index[24 * 31:], HORIZON_H, fit.capacity_ac_mw)
     issues = score_rows.index[: -HORIZON_H]
@@ -62,10 +82,15 @@ def evaluate_solar(path: str | Path, capacity_mw: float) -> tuple[dict, dict[str
         "capacity_mw": capacity_mw,
         "fit_year": int(fit_year),
         "score_year": int(score_year),
+        "curtailment_persistence": bool(curtailment_persistence),
+        "model": ("physical model capped by the export ceiling carried forward from earlier days"
+                  if curtailment_persistence else "physical model (pvlib chain) alone"),
         "daily_energy_nmae": score.daily_energy_nmae,
         "daily_energy_nmae_unflagged": score.daily_energy_nmae_unflagged,
         "hourly_nrmse": score.hourly_nrmse,
         "hourly_nrmse_unflagged": score.hourly_nrmse_unflagged,
+        "models": {"physical": _solar_scores(plain), "curtailment_persistence": _solar_scores(capped)},
+        "cap_arm_days": CAP_ARM_DAYS,
         "days_scored": score.days_scored,
         "days_unflagged": score.days_unflagged,
         "flag_counts": score.flag_counts,

@@ -29,6 +29,21 @@ period; never the model's error in the scoring period:
 ``curtailed`` daily performance ratio (energy / irradiation) below 0.75 of the fit period's median
               for the same calendar month, or above 1.33 of it (irradiance sensor under-reading).
 
+Curtailment persistence (optional, :func:`curtailment_caps`; off by default)
+    An export cap carried forward from measured data strictly BEFORE the day modelled, as an
+    operator who knows a standing curtailment order would. A *ceiling day* is a day flagged
+    ``curtailed`` on the low side (performance ratio < 0.75 of the reference) and neither
+    ``outage``, ``sensor`` nor ``gap``: the same measured-data rule as the flags. Its ceiling is
+    its highest hourly measured power. After ``CAP_ARM_DAYS`` (2) ceiling days in a row (days
+    with a fault flag or too dark for a performance ratio are skipped, an ordinary day breaks the
+    streak) the order is taken as standing: the next day's model is ``min(physical model,
+    ceiling)``, and every further ceiling day replaces the ceiling with its own. The cap is
+    released after any other day whose hourly peak exceeds it; an ordinary day at or below it
+    (e.g. cloudy) leaves it standing. One curtailed day alone is treated as dispatch of that day,
+    not as an order. No measurement of the day modelled or later, and no model error, enters the
+    cap; the first day of the frame has none. Numbers, sensitivity and the choice of default:
+    ``docs/solar_calibration.md``.
+
 References
 ----------
 Erbs, D. G., Klein, S. A., Duffie, J. A. (1982). Solar Energy 28(4), 293-302.
@@ -55,6 +70,8 @@ TILTS_DEG = np.arange(0.0, 60.1, 5.0)
 AZIMUTHS_DEG = np.arange(150.0, 210.1, 15.0)
 DAYLIGHT_CLEARSKY_W_PER_M2 = 50.0
 PR_LOW, PR_HIGH = 0.75, 1.33
+CAP_ARM_DAYS = 2
+"""Ceiling days in a row before an export cap is carried forward (see the module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +218,57 @@ def calibrate(hourly: pd.DataFrame, capacity_mw: float, irradiance_columns: list
     return PlantFit(**{**fit.__dict__, "monthly_pr_ref": tuple(float(v) for v in monthly)})
 
 
+def _ceiling_days(flags: pd.DataFrame, monthly_pr_ref: tuple[float, ...]) -> pd.Series:
+    """Days curtailed on the low side of the flag rule and free of fault flags (measured data only)."""
+    ref = np.asarray(monthly_pr_ref)[flags.index.month - 1]
+    faulty = flags["outage"] | flags["sensor"] | flags["gap"]
+    return flags["curtailed"] & (flags["pr"] < PR_LOW * ref) & ~faulty
+
+
+def _caps_from_flags(peak: pd.Series, flags: pd.DataFrame, monthly_pr_ref: tuple[float, ...],
+                     arm_days: int) -> pd.Series:
+    ceiling = _ceiling_days(flags, monthly_pr_ref)
+    faulty = flags["outage"] | flags["sensor"] | flags["gap"] | flags["pr"].isna()
+    caps: dict[pd.Timestamp, float] = {}
+    cap, streak = np.nan, 0
+    for day in flags.index:
+        caps[day] = cap  # in force on ``day``: set only by earlier days
+        top = float(peak.get(day, np.nan))
+        if not np.isfinite(top):
+            continue
+        if ceiling[day]:
+            streak += 1
+            if np.isfinite(cap) or streak >= arm_days:
+                cap = top
+            continue
+        if not faulty[day]:
+            streak = 0
+        if np.isfinite(cap) and top > cap:
+            cap, streak = np.nan, 0
+    return pd.Series(caps, dtype=float, name="cap_mw")
+
+
+def curtailment_caps(fit: PlantFit, hourly: pd.DataFrame, capacity_mw: float,
+                     arm_days: int = CAP_ARM_DAYS) -> pd.Series:
+    """Export cap [MW] in force on each local solar day (NaN: none), from measured data before it.
+
+    Rule in the module docstring (curtailment persistence). The cap of day D depends only on the
+    rows of ``hourly`` before D's local solar midnight and on the fit-period references in ``fit``.
+    """
+    clear = clearsky_ghi(hourly.index, fit.latitude_deg, fit.longitude_deg, fit.altitude_m)
+    flags = flag_days(hourly, fit.irradiance_column, capacity_mw, clear, fit.monthly_pr_ref, fit.longitude_deg)
+    peak = hourly["p_mw"].groupby(solar_day(hourly.index, fit.longitude_deg)).max()
+    return _caps_from_flags(peak, flags, fit.monthly_pr_ref, arm_days)
+
+
+def apply_caps(model: pd.Series, caps: pd.Series, longitude_deg: float) -> pd.Series:
+    """Hourly ``min(model, cap of the hour's solar day)``; hours of days without a cap unchanged."""
+    cap = caps.reindex(solar_day(model.index, longitude_deg)).to_numpy()
+    values = model.to_numpy(dtype=float)
+    capped = np.where(np.isfinite(cap) & np.isfinite(values), np.minimum(values, cap), values)
+    return pd.Series(capped, index=model.index, name=model.name)
+
+
 @dataclass(frozen=True)
 class SolarScore:
     """Scores of the calibrated model on the scoring period."""
@@ -212,18 +280,31 @@ class SolarScore:
     days_scored: int
     days_unflagged: int
     flag_counts: dict[str, int]
+    curtailment_persistence: bool = False
+    days_capped: int = 0
+    """Scored days on which a carried-forward export cap was in force (0 without persistence)."""
 
 
-def score_model(fit: PlantFit, hourly: pd.DataFrame, capacity_mw: float) -> tuple[SolarScore, pd.DataFrame]:
-    """Score ``fit`` on ``hourly`` (the scoring period). Returns the score and the daily table."""
+def score_model(fit: PlantFit, hourly: pd.DataFrame, capacity_mw: float,
+                curtailment_persistence: bool = False) -> tuple[SolarScore, pd.DataFrame]:
+    """Score ``fit`` on ``hourly`` (the scoring period). Returns the score and the daily table.
+
+    ``curtailment_persistence``: cap the physical model by :func:`curtailment_caps` (export ceiling
+    carried forward from measured data of earlier days). Flags, and so the unflagged days, are the
+    same either way. The daily table has ``cap_mw`` (NaN without a cap).
+    """
     model = model_power_mw(fit, hourly)
     clear = clearsky_ghi(hourly.index, fit.latitude_deg, fit.longitude_deg, fit.altitude_m)
     flags = flag_days(hourly, fit.irradiance_column, capacity_mw, clear, fit.monthly_pr_ref, fit.longitude_deg)
     day = solar_day(hourly.index, fit.longitude_deg)
+    caps = pd.Series(np.nan, index=flags.index, name="cap_mw")
+    if curtailment_persistence:
+        caps = _caps_from_flags(hourly["p_mw"].groupby(day).max(), flags, fit.monthly_pr_ref, CAP_ARM_DAYS)
+        model = apply_caps(model, caps, fit.longitude_deg)
     both = pd.DataFrame({"measured": hourly["p_mw"], "model": model})
     complete = both.notna().all(axis=1).groupby(day).all() & (both.groupby(day).size() == 24)
     daily = both.groupby(day).sum().where(complete)
-    daily = daily.join(flags)
+    daily = daily.join(flags).join(caps)
     scored = daily.dropna(subset=["measured", "model"])
     clean = scored[~scored["flagged"]]
 
@@ -239,7 +320,7 @@ def score_model(fit: PlantFit, hourly: pd.DataFrame, capacity_mw: float) -> tupl
 
     counts = {k: int(flags[k].sum()) for k in ("gap", "sensor", "outage", "curtailed", "flagged")}
     return SolarScore(nmae(scored), nmae(clean), nrmse(hour_ok), nrmse(hour_clean), len(scored), len(clean),
-                      counts), daily
+                      counts, curtailment_persistence, int(scored["cap_mw"].notna().sum())), daily
 
 
 def clearsky_power_mw(fit: PlantFit, index: pd.DatetimeIndex, temp_air_c: pd.Series | None = None) -> pd.Series:

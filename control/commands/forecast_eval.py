@@ -1,6 +1,6 @@
 """``codispatch forecast-eval``: score forecasts on any file of the shared data layouts.
 
-``codispatch forecast-eval solar --measured FILE --capacity-mw X --json OUT``
+``codispatch forecast-eval solar --measured FILE --capacity-mw X --json OUT [--curtailment-persistence]``
 ``codispatch forecast-eval wind --power FILE --farm N --nwp FILE --json OUT``
 ``codispatch forecast-eval carbon-china --region R --grid-dir DIR --weather-dir DIR --json OUT``
 (the hourly AVERAGE intensity model of a regional grid, calibrated to its published factor)
@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     solar.add_argument("--measured", type=Path, required=True, help="plant CSV(.gz) in the State Grid layout")
     solar.add_argument("--capacity-mw", type=float, required=True, help="plant capacity [MW]")
     solar.add_argument("--json", type=Path, required=True, help="output JSON (plot written next to it)")
+    solar.add_argument("--curtailment-persistence", action="store_true",
+                       help="headline = physical model capped by the export ceiling carried forward from earlier "
+                            "days' measured power (both models are always scored; default: physical model)")
     solar.set_defaults(func=run)
     wind = kinds.add_parser("wind", help="GEFCom layout: fit on the first half of the record, score on the rest")
     wind.add_argument("--power", type=Path, required=True, help="train_wp1-4.csv(.gz)")
@@ -76,12 +79,16 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "solar":
         if args.capacity_mw <= 0:
             raise ValueError(f"--capacity-mw {args.capacity_mw}: give the plant's capacity in MW (> 0)")
-        result, frames = evaluate_solar(args.measured, args.capacity_mw)
-        print(f"pvlib model, {result['score_year']} (fitted on {result['fit_year']}): "
-              f"daily_energy_nmae {result['daily_energy_nmae']:.3f} all days, "
-              f"{result['daily_energy_nmae_unflagged']:.3f} unflagged ({result['days_unflagged']} of "
-              f"{result['days_scored']} days); hourly_nrmse {result['hourly_nrmse']:.3f} "
-              f"({result['hourly_nrmse_unflagged']:.3f} unflagged); flags {result['flag_counts']}")
+        result, frames = evaluate_solar(args.measured, args.capacity_mw, args.curtailment_persistence)
+        for key, label in (("physical", "pvlib model"), ("curtailment_persistence", "+ curtailment persistence")):
+            part = result["models"][key]
+            headline = " (headline)" if (key == "curtailment_persistence") == result["curtailment_persistence"] else ""
+            print(f"{label}{headline}, {result['score_year']} (fitted on {result['fit_year']}): "
+                  f"daily_energy_nmae {part['daily_energy_nmae']:.3f} all days, "
+                  f"{part['daily_energy_nmae_unflagged']:.3f} unflagged ({result['days_unflagged']} of "
+                  f"{result['days_scored']} days); hourly_nrmse {part['hourly_nrmse']:.3f} "
+                  f"({part['hourly_nrmse_unflagged']:.3f} unflagged); days capped {part['days_capped']}")
+        print(f"flags {result['flag_counts']}")
         title = "blend forecast vs smart persistence (errors in pu of capacity)"
         plot = plot_solar
     else:

@@ -33,6 +33,26 @@ def test_solar_eval_on_site1(shared_data, tmp_path) -> None:
     assert 360 <= result["days_scored"] <= 366  # whole local solar days only
     assert set(result["skill_vs_persistence"]) == {str(h) for h in range(1, 49)}
     assert out.with_suffix(".png").is_file()
+    # default headline: the physical model; both models are reported
+    assert result["curtailment_persistence"] is False
+    assert result["daily_energy_nmae"] == result["models"]["physical"]["daily_energy_nmae"]
+    assert result["models"]["curtailment_persistence"]["daily_energy_nmae_unflagged"] <= 0.10
+
+
+def test_solar_eval_on_site2_with_curtailment_persistence(shared_data, tmp_path, capsys) -> None:
+    out = tmp_path / "s2.json"
+    assert main(["forecast-eval", "solar", "--measured",
+                 str(shared_data / "solar/stategrid/solar_site2_130MW.csv.gz"),
+                 "--capacity-mw", "130", "--json", str(out), "--curtailment-persistence"]) == 0
+    result = json.loads(out.read_text())
+    assert result["curtailment_persistence"] is True and result["cap_arm_days"] == 2
+    models = result["models"]
+    assert result["daily_energy_nmae"] == models["curtailment_persistence"]["daily_energy_nmae"]
+    assert result["daily_energy_nmae"] <= 0.15 and result["daily_energy_nmae_unflagged"] <= 0.10
+    assert models["physical"]["daily_energy_nmae"] > 0.15  # the physical model alone misses it
+    assert models["curtailment_persistence"]["days_capped"] > 30 and models["physical"]["days_capped"] == 0
+    printed = capsys.readouterr().out
+    assert "curtailment persistence (headline)" in printed and "pvlib model," in printed
 
 
 def test_bad_input_is_a_clean_error(tmp_path, capsys) -> None:
