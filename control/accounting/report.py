@@ -26,6 +26,10 @@ PAGE_STYLE = ("body{font-family:sans-serif;max-width:1250px;margin:auto} table{b
 SECTION_STYLE = ("<style>.wide{overflow-x:auto} .wide th{background:#f4f4f4}"
                  " .estimate{background:#fff6e0;padding:4px 10px;border-left:4px solid #f0a000}</style>")
 """Styles of the accounting section itself, so that it reads the same inside the simulation report."""
+RUN_BASIS = "built from the energy actually dispatched and settled hour by hour, never from forecasts"
+STORE_BASIS = ("read from the daemon's store: the carbon-ledger rows each finished tick booked, summed per site "
+               "and hour; the data-quality list below says which of them rest on forecasts or filled-in values")
+"""How the inventory's numbers came about, for the report's opening sentence."""
 
 
 def write_ledger_csv(ledger: Ledger, directory: Path, checks: pd.DataFrame | None = None) -> list[Path]:
@@ -55,8 +59,10 @@ def write_ledger_csv(ledger: Ledger, directory: Path, checks: pd.DataFrame | Non
 
 
 def accounting_html(ledger: Ledger, avoided: pd.DataFrame | None, policy: str,
-                    summary_emissions_tco2: float | None = None, flags: list[str] | None = None) -> str:
-    """The accounting section of a report (HTML fragment, plots embedded as base64 PNG)."""
+                    summary_emissions_tco2: float | None = None, flags: list[str] | None = None,
+                    basis: str = RUN_BASIS) -> str:
+    """The accounting section of a report (HTML fragment, plots embedded as base64 PNG); ``basis``
+    says where the numbers come from (a simulation run, or the store)."""
     unit = emission_unit(ledger)
     gas = "CO<sub>2</sub>" if unit == "tco2" else "CO<sub>2</sub>e"
     label = "tCO2" if unit == "tco2" else "tCO2e"
@@ -68,9 +74,8 @@ def accounting_html(ledger: Ledger, avoided: pd.DataFrame | None, policy: str,
         SECTION_STYLE,
         f"<h2>Carbon accounting: {html.escape(policy)} run</h2>",
         f"<p>Scope 2 inventory of the electricity the data centres used from {_when(ledger, 'min')} to "
-        f"{_when(ledger, 'max')} (UTC), built from the energy actually dispatched and settled hour by hour, "
-        f"never from forecasts. Emissions are <b>{gas}</b> ({label}); the other gas is not reported because "
-        f"the factor set does not give it. Location-based factor set: "
+        f"{_when(ledger, 'max')} (UTC), {html.escape(basis)}. Emissions are <b>{gas}</b> ({label}); the other gas "
+        f"is not reported because the factor set does not give it. Location-based factor set: "
         f'<b id="factor-set">{html.escape(f.name)}</b>, version <b id="factor-version">{html.escape(f.version)}</b>.</p>',
         "<table><tr><th>facility energy [MWh]</th><th>green used [MWh]</th><th>grid [MWh]</th>"
         f"<th>location-based [{label}]</th><th>market-based [{label}]</th><th>24/7 CFE score</th></tr>"

@@ -1,4 +1,4 @@
-"""``codispatch report``: the carbon-accounting report of a simulation output (or, later, the store)."""
+"""``codispatch report``: the carbon-accounting report of a simulation output or of the daemon's store."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ import pandas as pd
 from control.accounting.avoided import avoided_emissions
 from control.accounting.checks import conservation_checks, format_checks
 from control.accounting.from_run import ledger_for_run
+from control.accounting.from_store import store_run
+from control.accounting.period import ReportInputError, empty_period, period_bounds, within
 from control.accounting.quality import data_quality_flags
-from control.accounting.report import accounting_html, write_ledger_csv, write_page
+from control.accounting.report import STORE_BASIS, accounting_html, write_ledger_csv, write_page
 from control.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
-
-class ReportInputError(ValueError):
-    """The report's input is missing or cannot be read."""
+__all__ = ["ReportInputError", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,45 +28,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--sim", type=Path, help="output directory of `codispatch simulate`")
     source.add_argument("--db", help="database URL of the daemon's store")
     parser.add_argument("--config", type=Path, required=True, help="the scenario TOML the run used")
-    parser.add_argument("--policy", default="mpc", help="which simulated policy to account (default mpc)")
+    parser.add_argument("--policy", default="mpc", help="which simulated policy to account (default mpc; --sim only)")
     parser.add_argument("--factors", type=Path, default=None,
                         help="restate with this factor-set file (e.g. data/factors/china_2021_national.toml)")
     parser.add_argument("--from", dest="start", default=None, help="first hour: a date (UTC day start) or ISO 8601 time with offset (default: all)")
     parser.add_argument("--to", dest="end", default=None, help="end (exclusive): a date (UTC) or ISO 8601 time with offset")
     parser.add_argument("--format", choices=["html", "csv"], default="html")
-    parser.add_argument("--out", type=Path, default=None, help="output directory (default: <sim>/accounting)")
+    parser.add_argument("--out", type=Path, default=None, help="output directory (default: <sim>/accounting; required with --db)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.db:
-        raise ReportInputError(
-            f"--db {args.db}: the store holds jobs, ticks, plans, intents and issued forecasts, but not yet the "
-            "settled hourly energy per site (metered or modelled load, green used, grid import) the ledger is "
-            "built from, and the ledger is never recomputed from forecasts; report on a simulation output with "
-            "--sim DIR (see docs/accounting.md, 'The store')"
-        )
     settings = load_settings(args.config)
-    dispatch, site_hour = _read_run(args.sim, args.policy, args.start, args.end)
+    if args.db:
+        if args.out is None:
+            raise ReportInputError(f"--db {args.db}: give the output directory with --out DIR")
+        stored = store_run(settings, args.db, args.start, args.end)
+        dispatch, site_hour, label, out = stored.dispatch, stored.site_hour, "daemon", args.out
+    else:
+        dispatch, site_hour = _read_run(args.sim, args.policy, args.start, args.end)
+        label, out = args.policy, args.out or args.sim / "accounting"
     ledger = ledger_for_run(settings, dispatch, site_hour, args.factors)
-    out = args.out or args.sim / "accounting"
     checks = conservation_checks(ledger)
     paths = write_ledger_csv(ledger, out / "ledger", checks)
     print(format_checks(checks))
+    if args.db:
+        flags = data_quality_flags(ledger, stored.steps) + stored.flags
+        print("data quality:\n" + "\n".join(f"  - {flag}" for flag in flags))
     if args.format == "html":
-        avoided = None
-        if args.policy != "agnostic" and (args.sim / "dispatch_agnostic.csv").is_file():
-            base = _read_run(args.sim, "agnostic", args.start, args.end)
-            avoided = avoided_emissions(ledger, ledger_for_run(settings, *base, args.factors))
-        body = accounting_html(ledger, avoided, args.policy, flags=data_quality_flags(ledger))
-        paths.append(write_page(out / "report.html", f"codispatch carbon accounting: {args.policy}", body))
+        if args.db:  # the store holds no counterfactual: no avoided emissions
+            body = accounting_html(ledger, None, label, flags=flags, basis=STORE_BASIS)
+        else:
+            body = accounting_html(ledger, _avoided(settings, args, ledger), label, flags=data_quality_flags(ledger))
+        paths.append(write_page(out / "report.html", f"codispatch carbon accounting: {label}", body))
     period = ledger.period().set_index("site").loc["TOTAL"]
-    unit, label = ("tco2", "tCO2") if ledger.factors.gas == "CO2" else ("tco2e", "tCO2e")
-    print(f"{args.policy}: {period.facility_energy_mwh:,.3f} MWh, location-based {period[f'location_{unit}']:,.3f} "
-          f"{label}, market-based {period[f'market_{unit}']:,.3f} {label} "
+    unit, gas = ("tco2", "tCO2") if ledger.factors.gas == "CO2" else ("tco2e", "tCO2e")
+    print(f"{label}: {period.facility_energy_mwh:,.3f} MWh, location-based {period[f'location_{unit}']:,.3f} "
+          f"{gas}, market-based {period[f'market_{unit}']:,.3f} {gas} "
           f"(factor set {ledger.factors.name!r}, version {ledger.factors.version!r})")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0 if checks["holds"].all() else 1
+
+
+def _avoided(settings, args: argparse.Namespace, ledger) -> pd.DataFrame | None:  # noqa: ANN001
+    """Avoided emissions against the simulation's ``agnostic`` run, when it was simulated."""
+    if args.policy == "agnostic" or not (args.sim / "dispatch_agnostic.csv").is_file():
+        return None
+    base = _read_run(args.sim, "agnostic", args.start, args.end)
+    return avoided_emissions(ledger, ledger_for_run(settings, *base, args.factors))
 
 
 def _read_run(directory: Path, policy: str, start: str | None, end: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -77,25 +86,8 @@ def _read_run(directory: Path, policy: str, start: str | None, end: str | None) 
     dispatch, site_hour = (pd.read_csv(p) for p in files)
     for frame in (dispatch, site_hour):
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
-    first, last = _ts(start, site_hour), _ts(end, site_hour, last=True)
-    keep = lambda f: f[(f["time"] >= first) & (f["time"] < last)].reset_index(drop=True)  # noqa: E731
-    dispatch, chosen = keep(dispatch), keep(site_hour)
+    first, last = period_bounds(start, end, site_hour["time"])
+    dispatch, chosen = within(dispatch, first, last), within(site_hour, first, last)
     if chosen.empty:
-        raise ReportInputError(
-            f"no settled hours in [{first}, {last}); {directory} covers {site_hour['time'].min()} .. "
-            f"{site_hour['time'].max()}; choose --from/--to inside it")
+        raise empty_period(first, last, str(directory), site_hour["time"])
     return dispatch, chosen
-
-
-def _ts(value: str | None, frame: pd.DataFrame, last: bool = False) -> pd.Timestamp:
-    if value is None:
-        return frame["time"].max() + pd.Timedelta(hours=1) if last else frame["time"].min()
-    try:
-        stamp = pd.Timestamp(value)
-    except ValueError as error:
-        raise ReportInputError(f"{value!r} is not a date or time; write e.g. 2023-07-03 or 2023-07-03T08:00+08:00") from error
-    if stamp.tzinfo is None:
-        if len(value) == 10:  # a bare date: that UTC day's start
-            return stamp.tz_localize("UTC")
-        raise ReportInputError(f"{value!r} has no UTC offset; write e.g. '{value}Z' or '{value}+08:00'")
-    return stamp.tz_convert("UTC")

@@ -84,11 +84,13 @@ def test_report_for_one_utc_day_as_csv_adds_up_to_the_hours_it_covers(sim, defau
     assert conservation["holds"].all()
 
 
-def test_report_rejects_a_naive_time_and_an_empty_period_and_explains_db(sim, default_config, capsys) -> None:
+def test_report_rejects_a_naive_time_and_an_empty_period_and_a_missing_store(sim, default_config, tmp_path,
+                                                                            capsys) -> None:
     base = ["report", "--sim", str(sim), "--config", str(default_config)]
     assert main([*base, "--from", "2023-07-03T05:00"]) == 2
     assert "has no UTC offset" in capsys.readouterr().err
     assert main([*base, "--from", "2030-01-01"]) == 2
     assert "choose --from/--to inside it" in capsys.readouterr().err
-    assert main(["report", "--db", "sqlite:///x.sqlite", "--config", str(default_config)]) == 2
-    assert "settled hourly energy per site" in capsys.readouterr().err
+    store = tmp_path / "x.sqlite"  # the store's own report is tested in test_report_from_store.py
+    assert main(["report", "--db", f"sqlite:///{store}", "--config", str(default_config), "--out", str(tmp_path)]) == 2
+    assert "run `codispatch tick --config CONFIG` first" in capsys.readouterr().err and not store.exists()
