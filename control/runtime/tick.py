@@ -4,13 +4,19 @@ Order of a tick at hour ``t``::
 
     reconcile   send every pending intent the workload manager has not applied, mark it
                 applied; finish ticks whose intents are all applied (job progress recorded)
-    plan        if tick t has no row: read the jobs, forecast, limits; decide (MPC)
+    plan        if tick t has no row: read the jobs, forecast, limits; decide (MPC); store the
+                measurement of hour t - 1
     write       tick row + plan + keyed intents + forecasts in ONE transaction
     send        = reconcile again
+    settle      book the carbon ledger of every finished hour before t that is not booked yet
+                and is measured (or has waited ``settle_max_wait_h``): rows + tick marked
+                settled in ONE transaction per hour
 
 Because intents are written before anything is sent, and applying a key twice changes nothing
 (adapters check the key; level-triggered reconcile asks the workload manager what it has), a
 crash anywhere loses no intent and applies none twice: the next tick (or a restart) resumes.
+Settling is level-triggered too (every tick books whatever is due), so a kill before a settle
+transaction commits only delays the booking to the next tick, and one after it books nothing twice.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ def run_tick(settings: Settings, store: Store, adapter: WorkloadManager, at: pd.
     sent, flags = reconcile(store, adapter, fleet)
     existing = store.tick(tick_time)
     if existing is not None and existing.status == "done":
+        settle(store, fleet, tick_time, settings.runtime.settle_max_wait_h)
         return TickResult(tick_time, "already_done", tuple(flags), sent, 0)
     status = "resumed"
     running = 0
@@ -79,6 +86,7 @@ def run_tick(settings: Settings, store: Store, adapter: WorkloadManager, at: pd.
         status = "planned_and_sent"
     more, send_flags = reconcile(store, adapter, fleet)
     flags += send_flags
+    settle(store, fleet, tick_time, settings.runtime.settle_max_wait_h)
     if "workload_manager_unavailable" in flags:
         status = "pending"
     return TickResult(tick_time, status, tuple(dict.fromkeys(flags)), sent + more, running)
@@ -86,7 +94,7 @@ def run_tick(settings: Settings, store: Store, adapter: WorkloadManager, at: pd.
 
 def reconcile(store: Store, adapter: WorkloadManager, fleet: Fleet) -> tuple[int, list[str]]:
     """Level-triggered: make the workload manager hold every pending intent, then finish ticks
-    (job progress and the hour's carbon ledger, once per tick)."""
+    (job progress, once per tick; the hour's carbon ledger is booked later by :func:`settle`)."""
     sent = 0
     record = None
     try:
@@ -106,12 +114,40 @@ def reconcile(store: Store, adapter: WorkloadManager, fleet: Fleet) -> tuple[int
             store.record_attempt(record.key)
         return sent, ["workload_manager_unavailable"]
     throughput = dict(zip(fleet.names, fleet.throughput, strict=True))
-    per_gpu = dict(zip(fleet.names, fleet.gpu_facility_mw, strict=True))
-    pue = dict(zip(fleet.names, fleet.pue, strict=True))
     for tick_time in store.planned_ticks():
-        if store.finish_tick(tick_time, throughput, now_utc(), per_gpu, pue):
+        if store.finish_tick(tick_time, throughput, now_utc()):
             kill_point("finished")
     return sent, []
+
+
+def settle(store: Store, fleet: Fleet, tick_time: pd.Timestamp, max_wait_h: float) -> dict[str, int]:
+    """Book the carbon ledger of every done tick of an hour before ``tick_time`` not booked yet.
+
+    An hour is booked once every site that ran in it has its measurement (``basis = measured``);
+    until then it waits, and once ``max_wait_h`` hours have passed since it ended (on the tick
+    clock) it is booked on the tick's forecast for the unmeasured sites (``basis = forecast``) with
+    a warning. Each hour is one transaction that also marks its tick settled; returns how many
+    hours ended ``measured``, ``forecast`` and ``waiting``."""
+    per_gpu = dict(zip(fleet.names, fleet.gpu_facility_mw, strict=True))
+    pue = dict(zip(fleet.names, fleet.pue, strict=True))
+    tick_time = pd.Timestamp(tick_time).tz_convert("UTC").floor("h")
+    outcomes: Counter[str] = Counter()
+    for hour in store.unsettled_ticks(utc(tick_time)):
+        waited_h = (tick_time - (pd.Timestamp(hour) + pd.Timedelta(hours=1))) / pd.Timedelta(hours=1)
+        outcome = store.settle_tick(hour, per_gpu, pue, now_utc(), fallback=waited_h >= max_wait_h)
+        if not outcome:
+            continue
+        outcomes[outcome] += 1
+        if outcome == "waiting":
+            logger.info("hour %s: not booked yet, waiting for its measurement (%.0f h of %g h)", hour, waited_h,
+                        max_wait_h)
+            continue
+        if outcome == "forecast":
+            logger.warning("hour %s: no measurement %.0f h after it ended ([runtime] settle_max_wait_h = %g); its "
+                           "carbon ledger is booked on the tick's forecast (basis forecast)", hour, waited_h,
+                           max_wait_h)
+        kill_point("settled")
+    return dict(outcomes)
 
 
 def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: pd.Timestamp) -> tuple[int, list[str]]:

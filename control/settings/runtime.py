@@ -39,6 +39,11 @@ class RuntimeSettings(FrozenModel):
     """A forecast issued longer than this before the tick is stale: the fallback chain is used [h]."""
     climatology_days: int = Field(default=7, ge=1, le=366)
     """Days of stored measurements behind the climatology fallback [d]."""
+    settle_max_wait_h: float = Field(default=6.0, ge=0)
+    """How long after an hour ended its carbon ledger may wait for the hour's measurement [h].
+    The ledger of an hour is booked (``basis = measured``) at the first tick after the hour that
+    finds it measured; an hour still unmeasured this long after it ended is booked on the tick's
+    forecast (``basis = forecast``) with a warning, so no hour stays unbooked."""
 
     def url(self) -> str:
         return self.database_url or f"sqlite:///{self.database}"

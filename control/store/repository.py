@@ -153,20 +153,17 @@ class Store:
                 session.add(intent)
         self._run(work)
 
-    def finish_tick(self, tick_time: datetime, throughput: dict[str, float], now: datetime,
-                    gpu_facility_mw: dict[str, float] | None = None, pue: dict[str, float] | None = None) -> bool:
+    def finish_tick(self, tick_time: datetime, throughput: dict[str, float], now: datetime) -> bool:
         """Mark a planned tick done and record the jobs' progress from its plan, in one
         transaction, so work is counted exactly once per tick. A job that ran before and is not
-        in this plan is held. With ``gpu_facility_mw`` (facility power of one busy GPU per site
-        [MW]) and ``pue``, the hour's carbon-ledger rows are booked in the same transaction.
-        Returns False if the tick was already done (nothing changed)."""
+        in this plan is held. The hour's carbon ledger is not booked here but by
+        :meth:`settle_tick` once the hour is over and measured. Returns False if the tick was
+        already done (nothing changed)."""
         def work(session: Session) -> bool:
             tick = session.get(TickRecord, utc(tick_time)) or _naive_get(session, tick_time)
             if tick is None or tick.status == "done":
                 return False
-            stamp = utc(tick.tick_time).replace(tzinfo=None)
-            rows = session.exec(select(PlanRecord).where(PlanRecord.tick_time.in_([tick.tick_time, stamp]))).all()
-            planned = {r.job_id: r for r in rows}
+            planned = {r.job_id: r for r in _plan_rows(session, tick)}
             for job in session.exec(select(JobRecord).where(JobRecord.state == "running")).all():
                 if job.job_id not in planned:
                     job.state = "held"
@@ -178,13 +175,43 @@ class Store:
                 job.state = "done" if job.remaining_gpu_h <= 1e-6 else "running"
                 job.site = row.site
                 session.add(job)
-            if gpu_facility_mw is not None and planned:
-                session.add_all(_ledger_rows(session, utc(tick.tick_time), list(planned.values()),
-                                             gpu_facility_mw, pue or {}))
             tick.status = "done"
             tick.finished_at = utc(now)
             session.add(tick)
             return True
+        return self._run(work)
+
+    def unsettled_ticks(self, before: datetime) -> list[datetime]:
+        """Done ticks of hours before ``before`` whose carbon ledger is not booked yet, oldest first."""
+        return self._run(lambda s: [utc(t.tick_time) for t in s.exec(
+            select(TickRecord).where(TickRecord.status == "done", TickRecord.settled_at.is_(None),
+                                     TickRecord.tick_time < utc(before)).order_by(TickRecord.tick_time)).all()])
+
+    def settle_tick(self, tick_time: datetime, gpu_facility_mw: dict[str, float], pue: dict[str, float],
+                    now: datetime, fallback: bool = False) -> str:
+        """Book the carbon-ledger rows of a done tick's hour and mark the tick settled, in ONE
+        transaction (``gpu_facility_mw``: facility power of one busy GPU per site [MW]).
+
+        Returns ``measured`` when every site that ran in the hour has its measurement (all rows
+        ``basis = measured``); ``waiting`` (nothing written) when one lacks it and ``fallback`` is
+        False; with ``fallback``, ``forecast``: the unmeasured sites' rows are booked on the tick's
+        forecast (``basis = forecast``). ``""`` when the tick is not done or already settled
+        (nothing changed). The unique (time, job_id) constraint of ``carbon_ledger`` refuses a
+        second booking of an hour."""
+        def work(session: Session) -> str:
+            tick = session.get(TickRecord, utc(tick_time)) or _naive_get(session, tick_time)
+            if tick is None or tick.status != "done" or tick.settled_at is not None:
+                return ""
+            hour = utc(tick.tick_time)
+            planned = list({r.job_id: r for r in _plan_rows(session, tick)}.values())
+            supply = _supply(session, hour, sorted({r.site for r in planned}))
+            unmeasured = [site for site, (_, _, basis) in supply.items() if basis != "measured"]
+            if unmeasured and not fallback:
+                return "waiting"
+            session.add_all(_ledger_rows(hour, planned, supply, gpu_facility_mw, pue))
+            tick.settled_at = utc(now)
+            session.add(tick)
+            return "forecast" if unmeasured else "measured"
         return self._run(work)
 
     def planned_ticks(self) -> list[datetime]:
@@ -280,12 +307,16 @@ class Store:
         self._run(work)
 
 
-def _ledger_rows(session: Session, hour: datetime, planned: list[PlanRecord], gpu_facility_mw: dict[str, float],
-                 pue: dict[str, float]) -> list[LedgerRecord]:
-    """The hour's ledger rows. Per site, renewables (the hour's measurement, else the tick's
-    forecast) cover the load first; each job gets the site's green share of its energy, and its
-    grid energy is booked at the site's carbon intensity (location-based)."""
-    sites = {row.site for row in planned}
+def _plan_rows(session: Session, tick: TickRecord) -> list[PlanRecord]:
+    """The plan rows of ``tick`` (matched by its stored and its naive UTC time, see :func:`_naive_get`)."""
+    stamp = utc(tick.tick_time).replace(tzinfo=None)
+    return list(session.exec(select(PlanRecord).where(PlanRecord.tick_time.in_([tick.tick_time, stamp]))
+                             .order_by(PlanRecord.job_id)).all())
+
+
+def _supply(session: Session, hour: datetime, sites: list[str]) -> dict[str, tuple[float, float, str]]:
+    """Per site: renewable supply [MW], carbon intensity [g/kWh] and basis of the hour, from the
+    hour's measurement, else the latest forecast issued for it (``forecast``), else none."""
     supply: dict[str, tuple[float, float, str]] = {}
     for site in sites:
         measured = session.exec(select(MeasurementRecord).where(MeasurementRecord.time == hour,
@@ -296,6 +327,15 @@ def _ledger_rows(session: Session, hour: datetime, planned: list[PlanRecord], gp
         issued = session.exec(select(ForecastRecord).where(ForecastRecord.valid_time == hour, ForecastRecord.site == site)
                               .order_by(ForecastRecord.issue_time.desc())).first()
         supply[site] = (issued.green_mw, issued.ci_g_per_kwh, "forecast") if issued else (0.0, float("nan"), "none")
+    return supply
+
+
+def _ledger_rows(hour: datetime, planned: list[PlanRecord], supply: dict[str, tuple[float, float, str]],
+                 gpu_facility_mw: dict[str, float], pue: dict[str, float]) -> list[LedgerRecord]:
+    """The hour's ledger rows. Per site, renewables (``supply``: the hour's measurement, else the
+    tick's forecast) cover the load first; each job gets the site's green share of its energy,
+    and its grid energy is booked at the site's carbon intensity (location-based)."""
+    sites = {row.site for row in planned}
     load_mwh = {site: sum(r.gpus * gpu_facility_mw[site] for r in planned if r.site == site) for site in sites}
     rows = []
     for row in planned:

@@ -39,7 +39,8 @@ class JobRecord(SQLModel, table=True):
 
 
 class TickRecord(SQLModel, table=True):
-    """One control step: planned (plan and intents written), then done."""
+    """One control step: planned (plan and intents written), then done (jobs' progress
+    recorded), then settled (its hour's carbon ledger booked, once the hour is over)."""
 
     __tablename__ = "ticks"
     tick_time: datetime = Field(sa_column=_utc_column(primary_key=True))
@@ -47,6 +48,9 @@ class TickRecord(SQLModel, table=True):
     """planned | done."""
     started_at: datetime = Field(sa_column=_utc_column())
     finished_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    settled_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    """When the hour's ledger rows were booked (None = not yet: the hour is not over or not
+    measured yet). Migration 0003."""
     solver_status: str = ""
     flags: str = ""
     """Degraded-mode flags, ``;``-separated (e.g. ``forecast_missing``, ``solver_infeasible``)."""
@@ -147,8 +151,9 @@ class MeasurementRecord(SQLModel, table=True):
 
 
 class LedgerRecord(SQLModel, table=True):
-    """Carbon ledger: one row per (hour, job) that ran, written when its tick is finished (in the
-    same transaction, so each hour is booked exactly once)."""
+    """Carbon ledger: one row per (hour, job) that ran, written when its tick is settled (after
+    the hour, once it is measured; in the transaction that marks the tick settled, so each hour
+    is booked exactly once)."""
 
     __tablename__ = "carbon_ledger"
     __table_args__ = (UniqueConstraint("time", "job_id", name="uq_carbon_ledger_time_job"),)
@@ -166,4 +171,5 @@ class LedgerRecord(SQLModel, table=True):
     emissions_t: float
     """Location-based emissions of the grid energy [tCO2]."""
     basis: str
-    """``measured`` (the hour's measurement) or ``forecast`` (the tick's forecast, no measurement)."""
+    """``measured`` (the hour's measurement) or ``forecast`` (the tick's forecast: no measurement
+    came within ``[runtime] settle_max_wait_h``)."""

@@ -2,7 +2,8 @@
 
 After every kill the tick is run again (as cron or the daemon would); at the end every intent in
 the store must be applied exactly once by the workload manager (the file adapter's log), none
-lost, none duplicated, every tick finished, and the jobs' progress counted once per tick.
+lost, none duplicated, every tick finished, and the jobs' progress counted once per tick; every
+hour before the last is settled: its carbon ledger booked once, on its measurement.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from control.settings import load_settings
 
 from .conftest import START, write_runtime_config
 
-STAGES = ("decided", "planned", "sent", "marked", "finished")
+STAGES = ("decided", "planned", "sent", "marked", "finished", "settled")
 
 
 def _tick(config, at: pd.Timestamp, kill: str | None) -> int:
@@ -67,10 +68,19 @@ def _kill_campaign(config, kill_points: list[str]) -> dict[str, int]:
         if record["action"] == "run":
             remaining[record["job_id"]] -= min(remaining[record["job_id"]], record["gpus"] * k[record["site"]])
     figures["jobs_progress_mismatch"] = int(((remaining - jobs["remaining_gpu_h"]).abs() > 1e-6).sum())
-    # the carbon ledger books each (hour, job) that ran exactly once
+    # the carbon ledger books each (hour, job) that ran exactly once, once the hour is settled: every
+    # hour before the last ticked one (whose measurement only the next tick stores) must be
+    ticks = store.ticks()
+    ticks["tick_time"] = pd.to_datetime(ticks["tick_time"], utc=True)
+    settled = set(ticks.loc[ticks["settled_at"].notna(), "tick_time"])
+    figures["hours_unsettled"] = int((ticks["settled_at"].isna() & (ticks["tick_time"] < hours[-1])).sum())
+    figures["hours_settled"] = len(settled)
     ledger = store.ledger()
-    runs = intents[intents["action"] == "run"]
-    figures["ledger_rows_mismatch"] = abs(len(ledger) - len(runs)) + int(ledger.duplicated(["time", "job_id"]).sum())
+    runs = intents[intents["action"] == "run"].assign(time=lambda f: pd.to_datetime(f["tick_time"], utc=True))
+    expected = set(zip(runs.loc[runs["time"].isin(settled), "time"], runs.loc[runs["time"].isin(settled), "job_id"]))
+    booked = list(zip(ledger["time"], ledger["job_id"]))
+    figures["ledger_rows_mismatch"] = len(expected ^ set(booked)) + (len(booked) - len(set(booked)))
+    figures["ledger_rows_not_measured"] = int((ledger["basis"] != "measured").sum())
     print("crash test:", figures)
     return figures
 
@@ -90,14 +100,17 @@ def _assert_nothing_lost(figures: dict[str, int]) -> None:
     assert figures["intents_duplicated"] == 0
     assert figures["ticks_unfinished"] == 0
     assert figures["jobs_progress_mismatch"] == 0
+    assert figures["hours_unsettled"] == 0 and figures["hours_settled"] == figures["kill_points_tried"] - 1
     assert figures["ledger_rows_mismatch"] == 0
+    assert figures["ledger_rows_not_measured"] == 0  # every hour was measured by the next tick
 
 
 @pytest.mark.crash
 def test_kill_at_each_stage_loses_nothing(default_config, tmp_path) -> None:
     """Quick subset (default run): one kill in each stage of a tick."""
     config = _setup(default_config, tmp_path, jobs=12)
-    _assert_nothing_lost(_kill_campaign(config, ["sent:1", "decided:1", "planned:1", "marked:1", "finished:1"]))
+    _assert_nothing_lost(_kill_campaign(config, ["sent:1", "decided:1", "planned:1", "marked:1", "finished:1",
+                                                 "settled:1"]))
 
 
 @pytest.mark.crash

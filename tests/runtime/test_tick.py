@@ -9,13 +9,15 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from control.cli import main
+from control.fleet import Fleet
 from control.runtime.adapters import AdapterUnavailable, FileAdapter
 from control.runtime.tick import run_tick
 from control.runtime.wiring import make_adapter, open_store
 from control.settings import load_settings
 from control.store.engine import with_retries
+from control.store.tables import PlanRecord
 
-from .conftest import START
+from .conftest import START, write_runtime_config
 
 
 @pytest.fixture
@@ -49,6 +51,75 @@ def test_ticks_plan_send_once_and_record_progress(submitted) -> None:
         assert n >= 1
     ticks = store.ticks()
     assert list(ticks["status"]) == ["done"] * 4
+
+
+def _plan_energy(settings, store, hour: pd.Timestamp) -> pd.DataFrame:
+    """The plan of the tick at ``hour`` with the facility energy of one hour at full draw [MWh]."""
+    plans = store._frame(PlanRecord)
+    plans = plans[pd.to_datetime(plans["tick_time"], utc=True) == hour]
+    fleet = Fleet.from_settings(settings)
+    per_gpu = dict(zip(fleet.names, fleet.gpu_facility_mw, strict=True))
+    return plans.assign(facility_energy_mwh=plans["gpus"] * plans["site"].map(per_gpu)).set_index("job_id")
+
+
+def test_hour_is_booked_on_its_measurement_once_it_is_over(submitted) -> None:
+    """Tick T finishes (progress) but books nothing: hour T is not over. Tick T+1 stores T's
+    measurement and books T's ledger with basis measured, exactly the energy of T's plan; a
+    repeated tick books nothing again."""
+    settings, store = submitted
+    adapter = make_adapter(settings)
+    t0 = pd.Timestamp(START)
+    t1 = t0 + pd.Timedelta(hours=1)
+    assert run_tick(settings, store, adapter, t0 + pd.Timedelta(minutes=7)).status == "planned_and_sent"
+    ticks = store.ticks()
+    assert list(ticks["status"]) == ["done"] and ticks["settled_at"].isna().all()
+    assert store.ledger().empty  # hour T is not over: not booked on its forecast
+    progress = store.jobs_frame()
+    assert (progress["remaining_gpu_h"] < progress["work_gpu_h"]).any()  # but the progress is recorded at once
+    assert run_tick(settings, store, adapter, t1 + pd.Timedelta(minutes=7)).status == "planned_and_sent"
+    assert run_tick(settings, store, adapter, t1 + pd.Timedelta(minutes=30)).status == "already_done"
+    ledger = store.ledger()
+    plan = _plan_energy(settings, store, t0)
+    assert len(plan) > 0 and set(ledger["time"]) == {t0}  # hour T+1 waits for the next tick
+    assert not ledger.duplicated(["time", "job_id"]).any() and set(ledger["job_id"]) == set(plan.index)
+    assert (ledger["basis"] == "measured").all()
+    booked = ledger.set_index("job_id")
+    assert (booked["site"] == plan["site"]).all() and (booked["gpus"] == plan["gpus"]).all()
+    assert booked["facility_energy_mwh"].to_dict() == pytest.approx(plan["facility_energy_mwh"].to_dict(), abs=1e-12)
+    measured = store.measurements(t0, t1).set_index("site")["ci_g_per_kwh"]
+    assert booked["ci_g_per_kwh"].to_dict() == pytest.approx(booked["site"].map(measured).to_dict(), abs=1e-12)
+    ticks = store.ticks()
+    assert ticks["settled_at"].notna().tolist() == [True, False]
+
+
+def test_unmeasured_hour_is_booked_on_its_forecast_after_the_max_wait(default_config, tmp_path, first_jobs,
+                                                                      monkeypatch, caplog) -> None:
+    """No measurement ever arrives: hour T waits settle_max_wait_h = 2 hours after it ended (ticks
+    T+1, T+2), then tick T+3 books it on the tick's forecast (basis forecast) and warns."""
+    config = write_runtime_config(default_config, tmp_path, settle_max_wait_h=2.0)
+    assert main(["submit", "--config", str(config), "--file", str(first_jobs)]) == 0
+    settings = load_settings(config)
+    assert settings.runtime.settle_max_wait_h == 2.0
+    store = open_store(settings)
+    adapter = make_adapter(settings)
+    monkeypatch.setattr("control.runtime.tick._record_measurement", lambda *args: None)
+    hours = pd.date_range(START, periods=4, freq="h")
+    for hour in hours[:3]:
+        run_tick(settings, store, adapter, hour)
+    assert store.ledger().empty and store.ticks()["settled_at"].isna().all()
+    with caplog.at_level("WARNING", logger="control.runtime.tick"):
+        run_tick(settings, store, adapter, hours[3])
+    assert any("no measurement" in r.getMessage() and "basis forecast" in r.getMessage() for r in caplog.records)
+    ledger = store.ledger()
+    plan = _plan_energy(settings, store, hours[0])
+    assert set(ledger["time"]) == {hours[0]} and set(ledger["job_id"]) == set(plan.index) and len(plan) > 0
+    assert (ledger["basis"] == "forecast").all()
+    forecasts = store.forecasts()
+    forecasts = forecasts[pd.to_datetime(forecasts["valid_time"], utc=True) == hours[0]].set_index("site")
+    booked = ledger.set_index("job_id")
+    assert booked["ci_g_per_kwh"].to_dict() == pytest.approx(booked["site"].map(forecasts["ci_g_per_kwh"]).to_dict())
+    assert booked["facility_energy_mwh"].to_dict() == pytest.approx(plan["facility_energy_mwh"].to_dict(), abs=1e-12)
+    assert store.ticks()["settled_at"].notna().tolist() == [True, False, False, False]
 
 
 def test_forecast_missing_is_flagged_and_the_tick_still_plans(submitted, monkeypatch) -> None:

@@ -11,7 +11,16 @@ import sqlalchemy as sa
 
 from control.jobs import validate_jobs
 from control.store import Store, StoreError
-from control.store.tables import ForecastRecord, IntentRecord, MeasurementRecord, PlanRecord, SiteRecord, TickRecord
+from control.store.repository import utc
+from control.store.tables import (
+    ForecastRecord,
+    IntentRecord,
+    LedgerRecord,
+    MeasurementRecord,
+    PlanRecord,
+    SiteRecord,
+    TickRecord,
+)
 
 @pytest.fixture
 def stores():
@@ -40,7 +49,7 @@ def test_migrated_schema_and_versions(store_url) -> None:
         version = connection.execute(sa.text("select version_num from alembic_version")).scalar_one()
     assert {"jobs", "ticks", "plans", "intents", "forecasts", "leases", "sites", "measurements",
             "carbon_ledger"} <= tables
-    assert version == "0002"
+    assert version == "0003"
 
 
 def test_jobs_all_or_nothing_and_times_stay_utc(store_url, stores) -> None:
@@ -103,9 +112,17 @@ def test_ledger_booked_once_with_the_sites_green_share(store_url, stores) -> Non
     store.add_jobs(_jobs("c"), T0)
     forecast = [ForecastRecord(issue_time=T0, valid_time=T0, site="east", green_mw=0.0, ci_g_per_kwh=600.0, method="x")]
     store.write_plan(tick, plan, [], forecast)
-    per_gpu = {"west": 0.1, "east": 0.1}  # facility MW of one busy GPU
-    assert store.finish_tick(T0, {"west": 0.5, "east": 0.5}, T0, per_gpu, {"west": 1.25, "east": 1.25})
-    assert not store.finish_tick(T0, {"west": 0.5, "east": 0.5}, T0, per_gpu, {"west": 1.25, "east": 1.25})
+    per_gpu, pue = {"west": 0.1, "east": 0.1}, {"west": 1.25, "east": 1.25}  # facility MW of one busy GPU
+    assert store.settle_tick(T0, per_gpu, pue, T0) == ""  # not done: nothing to settle
+    assert store.finish_tick(T0, {"west": 0.5, "east": 0.5}, T0)
+    assert store.ledger().empty  # finishing records progress only
+    later = T0 + timedelta(hours=2)
+    assert store.unsettled_ticks(T0) == [] and store.unsettled_ticks(later) == [T0]
+    assert store.settle_tick(T0, per_gpu, pue, later) == "waiting"  # east ran and is not measured
+    assert store.ledger().empty and store.unsettled_ticks(later) == [T0]
+    assert store.settle_tick(T0, per_gpu, pue, later, fallback=True) == "forecast"
+    assert store.settle_tick(T0, per_gpu, pue, later, fallback=True) == ""
+    assert store.unsettled_ticks(later) == [] and utc(store.tick(T0).settled_at) == later
     ledger = store.ledger().set_index("job_id")
     assert len(ledger) == 3  # booked once
     # west draws 3.2 MW, 1.5 MW green: green share 1.5/3.2 for both jobs
@@ -119,3 +136,54 @@ def test_ledger_booked_once_with_the_sites_green_share(store_url, stores) -> Non
     assert str(ledger["time"].dt.tz) == "UTC"
     frame = store.measurements(T0, T0 + timedelta(hours=1))
     assert list(frame["green_mw"]) == [1.5] and str(frame["time"].dt.tz) == "UTC"
+
+
+def test_settled_when_every_site_that_ran_is_measured(store_url, stores) -> None:
+    """A tick with no jobs settles at once (nothing to book); one whose sites are all measured
+    books ``measured`` rows; the unique (time, job_id) constraint refuses a second booking."""
+    store = stores(store_url)
+    store.add_jobs(_jobs("a"), T0)
+    t1 = T0 + timedelta(hours=1)
+    store.write_plan(TickRecord(tick_time=T0, status="planned", started_at=T0), [], [], [])
+    store.write_plan(TickRecord(tick_time=t1, status="planned", started_at=t1),
+                     [PlanRecord(tick_time=t1, job_id="a", site="west", gpus=8)], [], [])
+    assert store.finish_tick(T0, {"west": 0.5}, T0) and store.finish_tick(t1, {"west": 0.5}, t1)
+    per_gpu, pue = {"west": 0.1, "east": 0.1}, {"west": 1.25, "east": 1.25}
+    assert store.settle_tick(T0, per_gpu, pue, t1) == "measured" and store.ledger().empty
+    assert store.settle_tick(t1, per_gpu, pue, t1) == "waiting"
+    store.add_measurements([MeasurementRecord(time=t1, site="west", green_mw=0.2, ci_g_per_kwh=500.0,
+                                              source="meter", recorded_at=t1)])
+    assert store.settle_tick(t1, per_gpu, pue, t1 + timedelta(hours=1)) == "measured"
+    ledger = store.ledger()
+    assert list(ledger["basis"]) == ["measured"] and ledger["facility_energy_mwh"].iloc[0] == pytest.approx(0.8)
+    assert ledger["emissions_t"].iloc[0] == pytest.approx(0.6 * 500.0 / 1000.0, abs=1e-12)
+    with pytest.raises(Exception):  # a second booking of (hour, job) is refused, and nothing of it kept
+        store._run(lambda session: session.add(LedgerRecord(**ledger.iloc[0].drop("id").to_dict())))
+    assert len(store.ledger()) == 1
+
+
+def test_migration_0003_marks_ticks_booked_before_it_settled(store_url) -> None:
+    """A store at 0002 booked each tick's ledger when finishing it: upgrading keeps those ticks
+    settled (never booked again) and leaves a planned tick unsettled."""
+    from alembic import command
+    from alembic.config import Config
+
+    from control.store.engine import MIGRATIONS, make_engine
+
+    engine = make_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    with engine.begin() as connection:
+        for hour, status, finished in ((0, "done", T0 + timedelta(minutes=5)), (1, "planned", None)):
+            connection.execute(sa.text("insert into ticks (tick_time, status, started_at, finished_at, solver_status, "
+                                       "flags, jobs_active, jobs_running) values (:t, :s, :t, :f, '', '', 0, 0)"),
+                               {"t": T0 + timedelta(hours=hour), "s": status, "f": finished})
+    engine.dispose()
+    with Store.open(store_url) as store:
+        ticks = store.ticks().set_index("status")
+        assert utc(ticks.at["done", "settled_at"]) == T0 + timedelta(minutes=5)
+        assert pd.isna(ticks.at["planned", "settled_at"])
+        assert store.unsettled_ticks(T0 + timedelta(hours=5)) == []
