@@ -1,10 +1,11 @@
 """The daemon's store as the simulation's ``dispatch`` and ``site_hour`` frames, for the ledger.
 
-Each finished tick books ``carbon_ledger`` rows (hour, job that ran: site, GPUs, IT and facility
-energy, green used, grid energy, the carbon intensity and location emissions it was booked at,
-and whether that rested on a ``measured`` or a ``forecast`` supply) in the same transaction as the
-jobs' progress, and the tick after an hour stores the hour's ``measurements`` (green supply and
-carbon intensity per site). :func:`read_store` is the one read; :func:`frames_from_store` turns
+A finished tick records the jobs' progress; once its hour is over and measured (the tick after
+an hour stores the hour's ``measurements``: green supply and carbon intensity per site), the hour
+is settled: ``carbon_ledger`` rows (hour, job that ran: site, GPUs, IT and facility energy, green
+used, grid energy, the carbon intensity and location emissions it was booked at, and whether that
+rested on a ``measured`` or, after ``[runtime] settle_max_wait_h``, a ``forecast`` supply) are
+booked in one transaction with the tick's ``settled_at``. :func:`read_store` is the one read; :func:`frames_from_store` turns
 its rows into the frames :func:`control.accounting.from_run.ledger_for_run` takes, so the report
 of a store is built exactly like that of a simulation. What the store does not record is filled
 in and named in :attr:`StoreRun.flags` (see docs/accounting.md, "The store").
@@ -48,6 +49,8 @@ class StoreRows:
     """``ticks`` of the period, ``tick_time`` as UTC."""
     jobs: pd.DataFrame
     """``jobs``: ``job_id, work_gpu_h, remaining_gpu_h``."""
+    unsettled_plans: pd.DataFrame
+    """Plan rows of done ticks not settled yet: progress recorded, ledger not booked."""
     sites: pd.DataFrame
     """``sites`` as the daemon last synced them from its config."""
     first: pd.Timestamp
@@ -110,10 +113,17 @@ def read_store(url: str, start: str | None, end: str | None, retries: int = 2) -
             forecasts=within(forecasts, first, last, "valid_time"),
             ticks=within(ticks, first, last, "tick_time"),
             jobs=store.jobs_frame()[["job_id", "work_gpu_h", "remaining_gpu_h"]],
+            unsettled_plans=_unsettled_plans(store, ticks),
             sites=store.sites(), first=first, last=last, source=shown,
         )
     finally:
         store.close()
+
+
+def _unsettled_plans(store: Store, ticks: pd.DataFrame) -> pd.DataFrame:
+    unsettled = ticks.loc[(ticks["status"] == "done") & ticks["settled_at"].isna(), "tick_time"]
+    plans = store.plans()
+    return plans[plans["tick_time"].isin(unsettled)].reset_index(drop=True)
 
 
 def frames_from_store(settings: Settings, rows: StoreRows) -> StoreRun:
@@ -138,7 +148,7 @@ def frames_from_store(settings: Settings, rows: StoreRows) -> StoreRun:
     site_hour = _site_hour(booked, done, rows, regions)
     steps = pd.DataFrame({"time": done["tick_time"], "status": done["solver_status"].astype(str),
                           "flags": done["flags"].fillna("").astype(str)}).reset_index(drop=True)
-    flags = _flags(booked, history, site_hour, rows)
+    flags = _flags(booked, history, site_hour, rows, throughput)
     return StoreRun(dispatch.reset_index(drop=True), site_hour, steps, flags)
 
 
@@ -226,7 +236,8 @@ def _site_hour(booked: pd.DataFrame, done: pd.DataFrame, rows: StoreRows, region
     return frame[columns]
 
 
-def _flags(booked: pd.DataFrame, history: pd.DataFrame, site_hour: pd.DataFrame, rows: StoreRows) -> list[str]:
+def _flags(booked: pd.DataFrame, history: pd.DataFrame, site_hour: pd.DataFrame, rows: StoreRows,
+           throughput: dict[str, float]) -> list[str]:
     flags = [f"curtailment absorbed is not recorded by the store: curtailment_absorbed_mwh is set to 0 for all "
              f"{len(site_hour)} site-hours (an estimated value; all green used is counted as on-site green)"]
     forecast = booked[booked["basis"] == "forecast"]
@@ -249,9 +260,12 @@ def _flags(booked: pd.DataFrame, history: pd.DataFrame, site_hour: pd.DataFrame,
         flags.append(f"{len(partial)} job-hour(s) in which the job finished are booked at a full hour's energy "
                      f"({partial['facility_energy_mwh'].sum():,.3f} MWh for {partial['work_gpu_h'].sum():,.3f} of "
                      f"{partial['nominal_gpu_h'].sum():,.3f} GPU-h): the store books whole hours, an overestimate")
+    # progress of done but unsettled hours is recorded in the jobs and not booked yet
+    plans = rows.unsettled_plans
+    pending_gpu_h = (plans["gpus"] * plans["site"].map(throughput)).groupby(plans["job_id"]).sum()
     replayed = history.groupby("job_id")["nominal_gpu_h"].sum()
     jobs = rows.jobs.set_index("job_id").reindex(replayed.index)
-    left = (jobs["work_gpu_h"] - replayed).clip(lower=0.0)
+    left = (jobs["work_gpu_h"] - replayed - pending_gpu_h.reindex(replayed.index, fill_value=0.0)).clip(lower=0.0)
     off = int(((left - jobs["remaining_gpu_h"]).abs() > 1e-6).sum())
     if off:
         flags.append(f"work per job-hour is not stored and was replayed from the ledger, but for {off} job(s) it "

@@ -273,6 +273,12 @@ class Store:
     def forecasts(self) -> pd.DataFrame:
         return self._frame(ForecastRecord)
 
+    def plans(self) -> pd.DataFrame:
+        """Every plan row (``tick_time`` as UTC, ``job_id``, ``site``, ``gpus``)."""
+        frame = self._frame(PlanRecord)
+        frame["tick_time"] = pd.to_datetime(frame["tick_time"], utc=True)
+        return frame
+
     def _frame(self, table: type) -> pd.DataFrame:
         def work(session: Session) -> pd.DataFrame:
             rows = [r.model_dump() for r in session.exec(select(table)).all()]
