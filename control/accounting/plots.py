@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import logging
 
 import matplotlib
@@ -13,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from control.accounting.ledger import Ledger  # noqa: E402
+from control.reporting.png import png_base64  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +25,7 @@ SUPPLY = [  # column, label, colour: bottom to top of the stack
 
 def png(fig) -> str:  # noqa: ANN001
     """Render and close ``fig``; base64 PNG text."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_base64(fig, dpi=80)
 
 
 def supply_stack(ledger: Ledger) -> str:

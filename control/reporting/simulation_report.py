@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from control.reporting.png import png_base64  # noqa: E402
 from control.simulate import PolicyRun  # noqa: E402
 
 SUMMARY_COLUMNS = [
@@ -39,13 +38,6 @@ def format_table(summary: Mapping[str, Mapping[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def _png(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def energy_by_site_plot(run: PolicyRun) -> str:
     """Stacked hourly energy per site, green (solid) and grid (hatched)."""
     frame = run.site_hour
@@ -61,7 +53,7 @@ def energy_by_site_plot(run: PolicyRun) -> str:
     axes[1].set_ylabel("grid power [MW]")
     axes[1].set_xlabel("time (UTC)")
     fig.suptitle(f"{run.policy}: where and when energy was used")
-    return _png(fig)
+    return png_base64(fig)
 
 
 def site_totals_plot(runs: Mapping[str, PolicyRun]) -> str:
@@ -80,7 +72,7 @@ def site_totals_plot(runs: Mapping[str, PolicyRun]) -> str:
     ax.set_ylabel("energy [MWh]")
     ax.legend(ncol=len(names), fontsize=8)
     ax.set_title("Energy per site: green (solid) and grid (hatched)")
-    return _png(fig)
+    return png_base64(fig)
 
 
 def write_simulation_report(path: Path, summary: dict, runs: Mapping[str, PolicyRun], extra_html: str = "") -> Path:

@@ -7,12 +7,17 @@ PID kept, and stopped by that PID.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 
 def _port() -> int:
@@ -113,3 +118,24 @@ def slurm_available() -> str | None:
     if os.geteuid() != 0:
         return "the test Slurm cluster runs its daemons as root"
     return None
+
+
+@contextlib.contextmanager
+def running_cluster(partitions: list[str], cpus_per_node: int = 64) -> Iterator[SlurmCluster]:
+    """A started cluster with ``SLURM_CONF`` pointing at it (skips the test when Slurm is not
+    usable here); stopped and the environment restored on exit."""
+    reason = slurm_available()
+    if reason:
+        pytest.skip(reason)
+    cluster = SlurmCluster(tempfile.mkdtemp(prefix="codispatch-slurm-"), partitions, cpus_per_node)
+    cluster.start()
+    saved = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = str(cluster.conf)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        if saved is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = saved

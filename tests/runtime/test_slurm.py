@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 
 import pytest
@@ -11,28 +9,15 @@ import pytest
 from control.runtime.adapters import AdapterUnavailable, Intent
 from control.runtime.slurm import SlurmAdapter
 
-from .slurm_cluster import SlurmCluster, slurm_available
+from .slurm_cluster import running_cluster
 
 SITES = ["east", "west"]
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    reason = slurm_available()
-    if reason:
-        pytest.skip(reason)
-    cluster = SlurmCluster(tempfile.mkdtemp(prefix="codispatch-slurm-"), SITES)
-    cluster.start()
-    saved = os.environ.get("SLURM_CONF")
-    os.environ["SLURM_CONF"] = str(cluster.conf)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-        if saved is None:
-            os.environ.pop("SLURM_CONF", None)
-        else:
-            os.environ["SLURM_CONF"] = saved
+    with running_cluster(SITES) as started:
+        yield started
 
 
 def _wait(adapter: SlurmAdapter, job: str, predicate, timeout_s: float = 60.0):

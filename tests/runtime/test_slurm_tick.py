@@ -3,8 +3,6 @@ one CPU slot standing for one GPU), real held jobs placed, moved and held by the
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 
 import pandas as pd
@@ -17,28 +15,14 @@ from control.runtime.wiring import make_adapter, open_store
 from control.settings import load_settings
 
 from .conftest import START, write_runtime_config
-from .slurm_cluster import SlurmCluster, slurm_available
+from .slurm_cluster import running_cluster
 
 
 @pytest.fixture(scope="module")
 def site_cluster(default_config):
-    reason = slurm_available()
-    if reason:
-        pytest.skip(reason)
     sites = load_settings(default_config).sites
-    cluster = SlurmCluster(tempfile.mkdtemp(prefix="codispatch-slurm-"), [s.name for s in sites],
-                           cpus_per_node=max(s.gpu_count for s in sites))
-    cluster.start()
-    saved = os.environ.get("SLURM_CONF")
-    os.environ["SLURM_CONF"] = str(cluster.conf)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-        if saved is None:
-            os.environ.pop("SLURM_CONF", None)
-        else:
-            os.environ["SLURM_CONF"] = saved
+    with running_cluster([s.name for s in sites], cpus_per_node=max(s.gpu_count for s in sites)) as started:
+        yield started
 
 
 def _settle(adapter: SlurmAdapter, want: dict[str, tuple[str, str]], timeout_s: float = 60.0) -> dict:
