@@ -134,3 +134,18 @@ def test_an_elastic_job_runs_on_the_gpus_left_a_fixed_gang_does_not() -> None:
     assert round_first_step(elastic, first, threshold=0.5) == {0: (0, 6)}
     fixed = _inputs(release_step=np.array([0, 0]), gpu_count=gpu_count)
     assert round_first_step(fixed, first, threshold=0.5) == {}
+
+
+def test_green_that_would_be_curtailed_is_used_before_green_the_grid_could_take() -> None:
+    """Both sites have the same green supply and grid intensity; site 0 can export only part of
+    it (the rest would be curtailed), site 1 all of it. The one job runs where it absorbs the
+    curtailment (docs/grid.md: exported green earns a small credit)."""
+    green = np.full((2, 6), 0.2)
+    export = np.vstack([np.full(6, 0.1), np.full(6, 0.2)])
+    inp = _inputs(job_ids=np.array(["j0"]), remaining_gpu_h=np.array([10.0]), gpus=np.array([10.0]),
+                  release_step=np.array([0]), deadline_step=np.array([6]), priority=np.array([0.0]),
+                  allowed=np.ones((1, 2), dtype=bool), throughput=np.array([1.0, 1.0]),
+                  ci_g_per_kwh=np.full((2, 6), 500.0), green_mw=green, export_limit_mw=export)
+    _, plan = _solve(inp)
+    assert plan.grid_mw.sum() < 1e-6
+    assert plan.gpus[0, 0].sum() == pytest.approx(10.0) and plan.gpus[0, 1].sum() < 1e-6
