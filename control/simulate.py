@@ -46,8 +46,9 @@ class PolicyRun:
     summary: dict
 
 
-def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> PolicyRun:
-    """Simulate ``policy`` over the scenario's steps."""
+def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_check: bool | None = None) -> PolicyRun:
+    """Simulate ``policy`` over the scenario's steps. ``ac_check=False`` skips the AC power flow of
+    each hour (default: ``[grid] ac_check``); only for runs whose grid figures are not reported."""
     fleet = scenario.fleet
     jobs = scenario.jobs.copy()
     jobs["remaining_gpu_h"] = jobs["work_gpu_h"].astype(float)
@@ -63,6 +64,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
     step_rows: list[dict] = []
     steps = tqdm(scenario.index, desc=f"simulate {policy.name}", unit="h", disable=not progress, leave=False)
     grid_settings = scenario.settings.grid
+    check_ac = grid_settings.ac_check if ac_check is None else ac_check
     for now in steps:
         active_mask = (jobs["release"] <= now) & (jobs["remaining_gpu_h"] > _EPS_GPU_H)
         state = FleetState(
@@ -83,7 +85,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False) -> Po
             _check_decision(decision, state, site_pos)
             hour = execute_hour(decision, jobs, fleet, site_pos)
             settled = _settle_hour(scenario, now, hour.site_it_mw, actual, scenario.grid.limits(actual.index, actual.green_mw))
-            ac = _ac_check(scenario, now, settled) if grid_settings.ac_check else None
+            ac = _ac_check(scenario, now, settled) if check_ac else None
             grid_aware = getattr(policy, "grid_aware", False)
             if ac is None or not ac.converged or ac.violation_mw <= 1e-6 or not grid_aware:
                 break
