@@ -95,6 +95,7 @@ class SlurmCluster:
         raise RuntimeError(f"Slurm did not come up in {timeout_s} s: {log}")
 
     def stop(self) -> None:
+        self._cancel_jobs()
         for process in self.processes.values():
             process.terminate()
         for process in self.processes.values():
@@ -108,6 +109,40 @@ class SlurmCluster:
                 os.kill(self.munged_pid, 15)
             except ProcessLookupError:
                 pass
+
+    def _cancel_jobs(self) -> None:
+        """Cancel every job while the daemons still run, then end any job step left behind: a batch
+        step (slurmstepd and its script) outlives slurmd, so stopping the daemons alone leaks it."""
+        if "slurmctld" in self.processes:
+            subprocess.run(["scancel", "--user", "root"], env=self.env, capture_output=True, timeout=30)
+            deadline = time.time() + 10
+            while time.time() < deadline and self._job_step_pids():
+                time.sleep(0.3)
+        for pid in self._job_step_pids():
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+
+    def _job_step_pids(self) -> list[int]:
+        """PIDs of this cluster's running job scripts and of the slurmstepd that runs each."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if f"{self.root}/spool-" in cmdline:  # a job script in a slurmd spool (daemons' argv name slurm.conf)
+                pids.append(int(entry.name))
+                try:
+                    if (Path("/proc") / str(ppid) / "comm").read_text().strip() == "slurmstepd":
+                        pids.append(ppid)
+                except OSError:
+                    pass
+        return pids
 
 
 def slurm_available() -> str | None:
