@@ -122,8 +122,7 @@ def read_store(url: str, start: str | None, end: str | None, retries: int = 2) -
 
 def _unsettled_plans(store: Store, ticks: pd.DataFrame) -> pd.DataFrame:
     unsettled = ticks.loc[(ticks["status"] == "done") & ticks["settled_at"].isna(), "tick_time"]
-    plans = store.plans()
-    return plans[plans["tick_time"].isin(unsettled)].reset_index(drop=True)
+    return store.plans([t.to_pydatetime() for t in unsettled])
 
 
 def frames_from_store(settings: Settings, rows: StoreRows) -> StoreRun:

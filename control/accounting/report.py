@@ -27,7 +27,7 @@ SECTION_STYLE = ("<style>.wide{overflow-x:auto} .wide th{background:#f4f4f4}"
                  " .estimate{background:#fff6e0;padding:4px 10px;border-left:4px solid #f0a000}</style>")
 """Styles of the accounting section itself, so that it reads the same inside the simulation report."""
 RUN_BASIS = "built from the energy actually dispatched and settled hour by hour, never from forecasts"
-STORE_BASIS = ("read from the daemon's store: the carbon-ledger rows each finished tick booked, summed per site "
+STORE_BASIS = ("read from the daemon's store: the carbon-ledger rows booked for each settled hour, summed per site "
                "and hour; the data-quality list below says which of them rest on forecasts or filled-in values")
 """How the inventory's numbers came about, for the report's opening sentence."""
 

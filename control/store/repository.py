@@ -273,9 +273,15 @@ class Store:
     def forecasts(self) -> pd.DataFrame:
         return self._frame(ForecastRecord)
 
-    def plans(self) -> pd.DataFrame:
-        """Every plan row (``tick_time`` as UTC, ``job_id``, ``site``, ``gpus``)."""
-        frame = self._frame(PlanRecord)
+    def plans(self, tick_times: list[datetime]) -> pd.DataFrame:
+        """The plan rows of the ticks at ``tick_times`` (``tick_time`` as UTC, ``job_id``, ``site``, ``gpus``)."""
+        stamps = [utc(t) for t in tick_times]
+        stamps += [t.replace(tzinfo=None) for t in stamps]  # SQLite keeps naive UTC text, see _naive_get
+
+        def work(session: Session) -> pd.DataFrame:
+            rows = session.exec(select(PlanRecord).where(PlanRecord.tick_time.in_(stamps))).all() if stamps else []
+            return pd.DataFrame([r.model_dump() for r in rows], columns=list(PlanRecord.model_fields))
+        frame = self._run(work)
         frame["tick_time"] = pd.to_datetime(frame["tick_time"], utc=True)
         return frame
 
