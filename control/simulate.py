@@ -60,7 +60,8 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
     site_pos = {name: k for k, name in enumerate(fleet.names)}
     horizon_h = scenario.settings.mpc.horizon_h
     dispatch_rows: list[tuple] = []
-    site_rows: list[pd.DataFrame] = []
+    site_rows: list[dict[str, np.ndarray]] = []
+    site_times: list[pd.Timestamp] = []
     step_rows: list[dict] = []
     steps = tqdm(scenario.index, desc=f"simulate {policy.name}", unit="h", disable=not progress, leave=False)
     grid_settings = scenario.settings.grid
@@ -103,6 +104,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
             if jobs.at[job_id, "remaining_gpu_h"] <= _EPS_GPU_H:
                 jobs.at[job_id, "finished"] = now + pd.Timedelta(hours=1)
         site_rows.append(settled)
+        site_times.append(now)
         step_rows.append({
             "time": now, "decide_s": decide_s, "build_s": build_s, "solve_s": solve_s,
             "status": decision.status, "flags": ";".join(decision.flags), "jobs_active": len(state.jobs),
@@ -119,7 +121,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
         dispatch_rows,
         columns=["time", "job_id", "site", "gpus", "work_gpu_h", "it_energy_mwh", "facility_energy_mwh", "migrated"],
     )
-    site_hour = pd.concat(site_rows, ignore_index=True)
+    site_hour = _site_hour_frame(site_times, site_rows, fleet)
     step_frame = pd.DataFrame(step_rows)
     jobs = jobs.reset_index(drop=True)
     return PolicyRun(policy.name, dispatch, site_hour, step_frame, jobs,
@@ -128,18 +130,22 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
 
 def _check_decision(decision: StepDecision, state: FleetState, site_pos: dict[str, int]) -> None:
     """Hard rules every policy must keep: known released jobs, whole gangs, GPU capacity."""
-    active = state.jobs.set_index("job_id")
+    jobs = state.jobs
+    row_of = dict(zip(jobs["job_id"], range(len(jobs)), strict=True))
+    min_gpus, max_gpus = jobs["min_gpus"].to_numpy(), jobs["gpus"].to_numpy()
+    allowed_sites = jobs["allowed_sites"].to_numpy()
     used = np.zeros(len(site_pos))
     for job_id, (site, gpus) in decision.allocation.items():
-        if job_id not in active.index:
+        row = row_of.get(job_id)
+        if row is None:
             raise DispatchError(f"step {state.now}: job {job_id} is not released or already finished")
         if site not in site_pos:
             raise DispatchError(f"step {state.now}: job {job_id} sent to unknown site {site!r}")
-        low, high = active.at[job_id, "min_gpus"], active.at[job_id, "gpus"]
+        low, high = min_gpus[row], max_gpus[row]
         if gpus != int(gpus) or not low <= gpus <= high:
             gang = f"its gang is {high}" if low == high else f"it runs on {low} to {high}"
             raise DispatchError(f"step {state.now}: job {job_id} given {gpus} GPUs, {gang}")
-        allowed = active.at[job_id, "allowed_sites"]
+        allowed = allowed_sites[row]
         if allowed and site not in allowed.split(";"):
             raise DispatchError(f"step {state.now}: job {job_id} may not run at {site} (allowed: {allowed})")
         used[site_pos[site]] += gpus
@@ -192,30 +198,31 @@ def execute_hour(decision: StepDecision, jobs: pd.DataFrame, fleet, site_pos: di
     return HourExecution(site_it_mw, out)
 
 
-def _ac_check(scenario: Scenario, now: pd.Timestamp, settled: pd.DataFrame):
-    frame = settled.set_index("site")
-    injected = frame["green_used_mw"] + frame["export_mw"]
-    return scenario.grid.ac_check(now, frame["load_mw"], injected, frame["grid_import_mw"], frame["export_mw"])
+def _ac_check(scenario: Scenario, now: pd.Timestamp, settled: dict[str, np.ndarray]):
+    sites = scenario.fleet.names
+    series = lambda key: pd.Series(settled[key], index=sites)  # noqa: E731
+    injected = series("green_used_mw") + series("export_mw")
+    return scenario.grid.ac_check(now, series("load_mw"), injected, series("grid_import_mw"), series("export_mw"))
 
 
-def _settle_hour(scenario: Scenario, now: pd.Timestamp, it_mw: np.ndarray, actual, limits) -> pd.DataFrame:
-    """Energy balance of each site for one hour on actual supply (green first, then grid)."""
+def _settle_hour(scenario: Scenario, now: pd.Timestamp, it_mw: np.ndarray, actual, limits) -> dict[str, np.ndarray]:
+    """Energy balance of each site for one hour on actual supply (green first, then grid); one
+    array per ``site_hour`` column (the frame is built once at the end of the run)."""
     fleet = scenario.fleet
     names = fleet.names
+    row = lambda frame: frame[names].to_numpy(dtype=float)[0]  # noqa: E731  (one-hour frames)
     load = it_mw * fleet.pue  # MW over one hour = MWh
-    green = actual.green_mw.loc[now, names].to_numpy()
+    green = row(actual.pv_mw) + row(actual.wind_mw)
     green_used = np.minimum(load, green)
     grid = load - green_used
-    import_limit = limits.import_limit_mw.loc[now, names].to_numpy()
-    export_limit = limits.export_limit_mw.loc[now, names].to_numpy()
+    import_limit = row(limits.import_limit_mw)
+    export_limit = row(limits.export_limit_mw)
     curtailable = np.maximum(green - export_limit, 0.0)
     export = np.minimum(green - green_used, export_limit)
-    ci = actual.ci_g_per_kwh.loc[now, names].to_numpy()
-    tariff = scenario.tariff_per_mwh.loc[now, names].to_numpy() if scenario.tariff_per_mwh is not None else 0.0
-    return pd.DataFrame({
-        "time": now,
-        "site": names,
-        "region": fleet.regions,
+    ci = row(actual.ci_g_per_kwh)
+    tariff = (scenario.tariff_per_mwh.loc[now, names].to_numpy(dtype=float) if scenario.tariff_per_mwh is not None
+              else np.zeros(len(names)))
+    return {
         "it_load_mw": it_mw,
         "load_mw": load,
         "green_available_mw": green,
@@ -230,7 +237,20 @@ def _settle_hour(scenario: Scenario, now: pd.Timestamp, it_mw: np.ndarray, actua
         "emissions_t": grid * ci / 1000.0,
         "tariff_per_mwh": tariff,
         "cost": grid * tariff,
-    })
+    }
+
+
+def _site_hour_frame(times: list[pd.Timestamp], rows: list[dict[str, np.ndarray]], fleet) -> pd.DataFrame:
+    """The ``site_hour`` table: one row per hour and site, hours in order, sites in fleet order."""
+    n_site = len(fleet.names)
+    columns = {
+        "time": pd.DatetimeIndex(times).repeat(n_site) if times else pd.DatetimeIndex([], tz="UTC"),
+        "site": np.tile(np.asarray(fleet.names, dtype=object), len(times)),
+        "region": np.tile(np.asarray(fleet.regions, dtype=object), len(times)),
+    }
+    keys = rows[0].keys() if rows else ()
+    columns |= {key: np.concatenate([r[key] for r in rows]) for key in keys}
+    return pd.DataFrame(columns)
 
 
 def summarise(name: str, dispatch: pd.DataFrame, site_hour: pd.DataFrame, steps: pd.DataFrame, jobs: pd.DataFrame) -> dict:

@@ -32,7 +32,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from forecasts.bundle import ForecastBundle
+from forecasts.bundle import ForecastBundle, rows_on
 from forecasts.provider import PerfectForecastProvider
 
 logger = logging.getLogger(__name__)
@@ -89,8 +89,9 @@ class AsIssuedForecastProvider(PerfectForecastProvider):
         missing = index.difference(self._pv_cs.index)
         if len(missing):
             raise KeyError(f"no clear-sky model for {len(missing)} hours from {missing[0]}; extend the series")
-        past = self._pv.index[(self._pv.index < issue_time)
-                              & (self._pv.index >= issue_time - pd.Timedelta(days=self.history_days))]
+        observed = self._pv.index
+        first = observed.searchsorted(issue_time - pd.Timedelta(days=self.history_days))
+        past = observed[first : observed.searchsorted(issue_time)]  # the index is sorted
         lead_h = np.arange(1, horizon_h + 1, dtype=float)[:, None]
         pv = self._pv_forecast(past, index, lead_h)
         wind = self._wind_forecast(past, index, lead_h)
@@ -99,10 +100,10 @@ class AsIssuedForecastProvider(PerfectForecastProvider):
                               method=self.method)
 
     def _pv_forecast(self, past: pd.DatetimeIndex, index: pd.DatetimeIndex, lead_h: np.ndarray) -> pd.DataFrame:
-        clearsky = self._pv_cs.loc[index]
+        clearsky = rows_on(self._pv_cs, index)
         if len(past) == 0:
             return clearsky.copy()
-        observed, model = self._pv.loc[past], self._pv_cs.loc[past]
+        observed, model = rows_on(self._pv, past), rows_on(self._pv_cs, past)
         k_clim = _ratio(observed.sum(), model.sum(), fallback=1.0)
         recent = past[-RECENT_H:]
         k_now = _ratio(observed.loc[recent].sum(), model.loc[recent].sum(), fallback=k_clim)
@@ -113,7 +114,7 @@ class AsIssuedForecastProvider(PerfectForecastProvider):
     def _wind_forecast(self, past: pd.DatetimeIndex, index: pd.DatetimeIndex, lead_h: np.ndarray) -> pd.DataFrame:
         if len(past) == 0:
             return pd.DataFrame(0.0, index=index, columns=self._wind.columns)
-        observed = self._wind.loc[past]
+        observed = rows_on(self._wind, past)
         last = observed.iloc[-1].to_numpy()[None, :]
         mean = observed.mean().to_numpy()[None, :]
         weight = np.exp(-lead_h / self.wind_tau_h)

@@ -8,6 +8,23 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 
+def rows_on(frame: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """``frame.loc[index]``, as a positional slice when ``index`` is a run of consecutive rows of
+    ``frame`` (the hourly windows of a control loop: ~20x cheaper than a label lookup per hour).
+    Raises ``KeyError`` naming the first missing hour otherwise."""
+    if len(index):
+        start = frame.index.searchsorted(index[0])
+        stop = start + len(index)
+        if stop <= len(frame) and frame.index[start] == index[0] and frame.index[stop - 1] == index[-1]:
+            window = frame.iloc[start:stop]
+            if window.index.equals(index):
+                return window
+    missing = index.difference(frame.index)
+    if len(missing):
+        raise KeyError(f"no data for {len(missing)} hours, first {missing[0]}; extend the input series")
+    return frame.loc[index]
+
+
 class LookAheadError(ValueError):
     """A forecast was asked for data that was not yet observed at its issue time."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forecasts.bundle import ForecastBundle
+from forecasts.bundle import ForecastBundle, rows_on
 
 
 class PerfectForecastProvider:
@@ -24,21 +24,22 @@ class PerfectForecastProvider:
     method = "perfect"
 
     def __init__(self, pv_mw: pd.DataFrame, wind_mw: pd.DataFrame, ci_g_per_kwh: pd.DataFrame) -> None:
+        for name, frame in (("pv_mw", pv_mw), ("wind_mw", wind_mw), ("ci_g_per_kwh", ci_g_per_kwh)):
+            if not frame.index.is_monotonic_increasing or frame.index.has_duplicates:
+                raise ValueError(f"{name}: the hourly index must be sorted and without duplicates; sort_index() and "
+                                 "drop repeated hours first")
         self._pv = pv_mw
         self._wind = wind_mw
         self._ci = ci_g_per_kwh
 
     def actual(self, index: pd.DatetimeIndex) -> ForecastBundle:
         """The realised values on ``index``."""
-        missing = index.difference(self._pv.index)
-        if len(missing):
-            raise KeyError(f"no data for {len(missing)} hours, first {missing[0]}; extend the input series")
         return ForecastBundle(
             issue_time=index[-1] + pd.Timedelta(hours=1),
             index=index,
-            pv_mw=self._pv.loc[index],
-            wind_mw=self._wind.loc[index],
-            ci_g_per_kwh=self._ci.loc[index],
+            pv_mw=rows_on(self._pv, index),
+            wind_mw=rows_on(self._wind, index),
+            ci_g_per_kwh=rows_on(self._ci, index),
             method="actual",
         )
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pandapower as pp
 
+from forecasts.bundle import rows_on
 from grid_models.limits import AcCheck, GridLimits
 from grid_models.ptdf import run_ac
 
@@ -113,6 +114,7 @@ class SiteConnectionGrid:
         self.linear_margin = linear_margin
         self.max_loading_pct = max_loading_pct
         self.vm_min_pu, self.vm_max_pu = vm_min_pu, vm_max_pu
+        self._rated: tuple[pd.DataFrame, pd.DataFrame] | None = None
         self.derating = {s: 1.0 for s in self.sites}
         """Per-site factor <= 1 on the linear import limit, lowered when an AC check found overloads."""
         self.net = pp.create_empty_network(name="site-connections")
@@ -147,20 +149,36 @@ class SiteConnectionGrid:
         if self.background_mw is None:
             values = {s: self.specs[s].background_load_mw for s in self.sites}
             return pd.DataFrame({s: np.full(len(index), v) for s, v in values.items()}, index=index)
-        missing = index.difference(self.background_mw.index)
-        if len(missing):
-            raise KeyError(f"no background load for {len(missing)} hours from {missing[0]}; extend the profile")
-        return self.background_mw.loc[index, self.sites]
+        try:
+            return rows_on(self.background_mw, index)[self.sites]
+        except KeyError as exc:
+            raise KeyError(f"background load: {exc.args[0]}") from None
 
     def limits(self, index: pd.DatetimeIndex, green_mw: pd.DataFrame | None = None) -> GridLimits:
-        background = self._background(index)
-        imp, exp = {}, {}
-        for s in self.sites:
-            i, e = rated_limits_mw(self.specs[s], background[s].to_numpy())
-            imp[s] = i * self.linear_margin * self.derating[s]
-            exp[s] = e * self.linear_margin
-        return GridLimits(index=index, import_limit_mw=pd.DataFrame(imp, index=index),
-                          export_limit_mw=pd.DataFrame(exp, index=index))
+        rated_import, rated_export = self._rated_limits(index)
+        derating = np.array([self.derating[s] for s in self.sites])
+        return GridLimits(
+            index=index,
+            import_limit_mw=pd.DataFrame(rated_import * (self.linear_margin * derating), index=index, columns=self.sites),
+            export_limit_mw=pd.DataFrame(rated_export * self.linear_margin, index=index, columns=self.sites),
+        )
+
+    def _rated_limits(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        """(import, export) limits from the ratings on ``index`` [MW], (hour, site); with a
+        background profile they are worked out once for the whole profile and sliced per call."""
+        if self.background_mw is None:
+            pairs = [rated_limits_mw(self.specs[s]) for s in self.sites]
+            return (np.tile([float(i) for i, _ in pairs], (len(index), 1)),
+                    np.tile([float(e) for _, e in pairs], (len(index), 1)))
+        if self._rated is None:
+            background = self.background_mw[self.sites]
+            pairs = [rated_limits_mw(self.specs[s], background[s].to_numpy()) for s in self.sites]
+            self._rated = (pd.DataFrame(np.column_stack([i for i, _ in pairs]), index=background.index, columns=self.sites),
+                           pd.DataFrame(np.column_stack([e for _, e in pairs]), index=background.index, columns=self.sites))
+        try:
+            return rows_on(self._rated[0], index).to_numpy(), rows_on(self._rated[1], index).to_numpy()
+        except KeyError as exc:
+            raise KeyError(f"background load: {exc.args[0]}") from None
 
     def tighten(self, element_names: list[str], factor: float = 0.95) -> None:
         """Lower the linear import limit of sites whose connection the AC check found overloaded."""
@@ -185,16 +203,16 @@ class SiteConnectionGrid:
         net.load.loc[el["background"], "p_mw"] = background
         net.load.loc[el["background"], "q_mvar"] = background * el["tan_phi"]
         net.sgen.loc[el["green"], "p_mw"] = green_mw.reindex(self.sites, fill_value=0.0).to_numpy(dtype=float)
-        converged, tried = run_ac(net)
-        if not converged:
+        flow = run_ac(net)
+        if not flow.converged:
             return AcCheck(False, float("nan"), float("nan"), float("nan"), float("nan"), (),
-                           f"AC power flow of the site connections at {time} did not converge; tried {tried}")
-        loading = np.concatenate([net.res_trafo.loading_percent.to_numpy(), net.res_line.loading_percent.to_numpy()])
+                           f"AC power flow of the site connections at {time} did not converge; tried {flow.tried}")
+        loading = np.concatenate([flow.trafo_loading_pct, flow.line_loading_pct])
         names = [f"trafo:{n}" for n in net.trafo.name] + [f"line:{n}" for n in net.line.name]
         ratings = np.concatenate([net.trafo.sn_mva.to_numpy(),
                                   np.sqrt(3) * net.bus.loc[net.line.from_bus, "vn_kv"].to_numpy() * net.line.max_i_ka.to_numpy()])
         over = loading > self.max_loading_pct + 1e-6
-        vm = net.res_bus.vm_pu.to_numpy()
+        vm = flow.vm_pu
         return AcCheck(
             converged=True,
             max_line_loading_pct=float(loading.max()),

@@ -18,7 +18,7 @@ import pandapower as pp
 import pandapower.topology as top
 
 from grid_models.limits import AcCheck
-from grid_models.ptdf import PowerFlowError, bus_injections_mw, network_ptdf, run_ac
+from grid_models.ptdf import AcFlow, PowerFlowError, bus_injections_mw, network_ptdf, run_ac
 
 logger = logging.getLogger(__name__)
 
@@ -203,31 +203,31 @@ class NetworkGrid:
             self.net.load.at[self._dc_loads[site], "p_mw"] = float(draw_mw.get(site, 0.0))
             self.net.load.at[self._dc_loads[site], "q_mvar"] = 0.33 * float(draw_mw.get(site, 0.0))
             self.net.sgen.at[self._dc_green[site], "p_mw"] = float(export_mw.get(site, 0.0))
-        converged, tried = run_ac(self.net)
-        if not converged:
+        flow = run_ac(self.net)
+        if not flow.converged:
             return AcCheck(False, float("nan"), float("nan"), float("nan"), float("nan"), (),
-                           f"AC power flow at {time} did not converge; tried {tried}")
-        return self._read_results()
+                           f"AC power flow at {time} did not converge; tried {flow.tried}")
+        return self._read_results(flow)
 
-    def _read_results(self) -> AcCheck:
+    def _read_results(self, flow: AcFlow) -> AcCheck:
         net = self.net
         loading = []
         names = []
         ratings = []
         if len(net.line):
-            loading.append(net.res_line.loading_percent.fillna(0.0).to_numpy())
+            loading.append(np.nan_to_num(flow.line_loading_pct))
             names += [f"line:{n if n else i}" for i, n in zip(net.line.index, net.line.name, strict=True)]
             vn = net.bus.loc[net.line.from_bus, "vn_kv"].to_numpy()
             ratings.append(np.sqrt(3) * vn * net.line.max_i_ka.to_numpy() * net.line.parallel.to_numpy())
         if len(net.trafo):
-            loading.append(net.res_trafo.loading_percent.fillna(0.0).to_numpy())
+            loading.append(np.nan_to_num(flow.trafo_loading_pct))
             names += [f"trafo:{n if n else i}" for i, n in zip(net.trafo.index, net.trafo.name, strict=True)]
             ratings.append(net.trafo.sn_mva.to_numpy() * net.trafo.parallel.to_numpy())
         loading_pct = np.concatenate(loading) if loading else np.zeros(0)
         rating = np.concatenate(ratings) if ratings else np.zeros(0)
         self._last_loading, self._last_rating, self._last_names = loading_pct, rating, names
         over = loading_pct > self.max_loading_pct + 1e-6
-        vm = net.res_bus.vm_pu.dropna().to_numpy()
+        vm = flow.vm_pu[np.isfinite(flow.vm_pu)]
         return AcCheck(
             converged=True,
             max_line_loading_pct=float(loading_pct.max()) if len(loading_pct) else 0.0,

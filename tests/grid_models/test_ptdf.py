@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
+import pandapower as pp
 import pandapower.networks as pn
 import pytest
 
 from grid_models.china import build_china_grid
-from grid_models.ptdf import bus_injections_mw, dc_branch_flows_mw, network_ptdf
+from grid_models.ptdf import bus_injections_mw, dc_branch_flows_mw, network_ptdf, run_ac
 
 
 @pytest.mark.parametrize("case", [pn.case39, pn.case118])
@@ -37,3 +40,26 @@ def test_china_network_ptdf_matches_rundcpp(shared_data) -> None:
     # corridor ratings come from the data: Ningxia-Zhejiang is 8000 MW
     k = ptdf.branch_names.index("line:Ningxia-Zhejiang")
     assert ptdf.branch_rating_mw[k] == pytest.approx(8000.0)
+
+
+def test_run_ac_loadings_equal_pandapower_result_tables_over_recycled_hours() -> None:
+    """run_ac skips pandapower's result tables and computes loadings from the voltages: over a
+    sequence of recycled hours (and after a non-converging one) they equal a full runpp's tables."""
+
+    net = pn.case118()
+    net.line.loc[net.line.index[5], "in_service"] = False  # out-of-service branches: loading 0, as pandapower
+    loads = net.load.p_mw.to_numpy().copy()
+    for k, scale in enumerate([1.0, 1.05, 0.9, 25.0, 1.1, 0.95]):
+        net.load["p_mw"] = loads * scale
+        flow = run_ac(net)
+        if scale > 10:  # far beyond what the network can carry: reported, not raised
+            assert not flow.converged and np.isnan(flow.vm_pu).all()
+            continue
+        assert flow.converged
+        assert ("recycled" in flow.tried) == (k not in (0, 4))  # first run and the one after the failure are full
+        full = copy.deepcopy(net)
+        pp.runpp(full, numba=False)
+        np.testing.assert_allclose(flow.line_loading_pct, full.res_line.loading_percent.to_numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(flow.trafo_loading_pct, full.res_trafo.loading_percent.to_numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(flow.vm_pu, full.res_bus.vm_pu.to_numpy(), rtol=1e-8)
+        assert flow.line_loading_pct[5] == 0.0
