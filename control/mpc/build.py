@@ -49,6 +49,9 @@ class VariableIndex:
     job: np.ndarray
     site: np.ndarray
     step: np.ndarray
+    """First step each ``x`` column covers."""
+    hours: np.ndarray
+    """Steps each ``x`` column covers (1, or a block's hours inside the job's window)."""
     n_x: int
     g0: int
     m0: int
@@ -80,16 +83,36 @@ def job_windows(inp: MpcInputs) -> tuple[np.ndarray, np.ndarray]:
     return start, end
 
 
-def define_variables(inp: MpcInputs) -> VariableIndex:
+def step_blocks(n_step: int, hourly_h: int | None = None, block_h: int = 1) -> np.ndarray:
+    """First step of each block of the horizon: hourly for the first ``hourly_h`` steps, then
+    blocks of ``block_h`` steps (the last one shorter if the horizon ends inside it)."""
+    if hourly_h is None or block_h <= 1 or hourly_h >= n_step:
+        return np.arange(n_step)
+    return np.concatenate([np.arange(hourly_h), np.arange(hourly_h, n_step, block_h)])
+
+
+def define_variables(inp: MpcInputs, blocks: np.ndarray | None = None) -> VariableIndex:
+    """One ``x`` column per job, allowed site and block of the horizon that overlaps the job's
+    window; the column covers the block's hours inside the window, with the same GPUs in each
+    (move blocking: a coarser plan far ahead, every hour's constraints still kept)."""
     start, end = job_windows(inp)
-    steps = np.arange(inp.n_step)
-    in_window = (steps[None, :] >= start[:, None]) & (steps[None, :] < end[:, None])
-    mask = inp.allowed[:, :, None] & in_window[:, None, :]
-    job, site, step = np.nonzero(mask)
+    first = np.arange(inp.n_step) if blocks is None else blocks
+    last = np.r_[first[1:], inp.n_step]
+    lo = np.maximum(first[None, :], start[:, None])  # (n_job, n_block)
+    hi = np.minimum(last[None, :], end[:, None])
+    mask = inp.allowed[:, :, None] & (hi > lo)[:, None, :]
+    job, site, block = np.nonzero(mask)
     n_x = len(job)
     n_st = inp.n_site * inp.n_step
-    return VariableIndex(job, site, step, n_x, n_x, n_x + n_st, n_x + 2 * n_st, n_x + 3 * n_st,
-                         n_x + 3 * n_st + inp.n_job)
+    return VariableIndex(job, site, lo[job, block], (hi - lo)[job, block], n_x, n_x, n_x + n_st, n_x + 2 * n_st,
+                         n_x + 3 * n_st, n_x + 3 * n_st + inp.n_job)
+
+
+def column_hours(idx: VariableIndex) -> tuple[np.ndarray, np.ndarray]:
+    """(column, step) pairs of every hour each ``x`` column covers."""
+    col = np.repeat(np.arange(idx.n_x), idx.hours)
+    offset = np.arange(len(col)) - np.repeat(np.cumsum(idx.hours) - idx.hours, idx.hours)
+    return col, idx.step[col] + offset
 
 
 def define_bounds(inp: MpcInputs, idx: VariableIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -116,11 +139,13 @@ def define_objective(inp: MpcInputs, idx: VariableIndex, settings: MpcSettings) 
     mean_cost = grid_cost_per_gpu_h.mean(axis=1)  # (n_site,)
     value = np.where(inp.allowed, mean_cost[None, :], np.inf).min(axis=1) * (1.0 + 1e-4)
     value = np.where(np.isfinite(value), value, 0.0)
-    c[: idx.n_x] = (
-        -value[idx.job] * inp.throughput[idx.site] + settings.early_bias_t_per_gpu_h * idx.step
+    # per GPU over the column's hours (a column may cover several hours of a block)
+    mean_step = idx.step + (idx.hours - 1) / 2.0
+    c[: idx.n_x] = idx.hours * (
+        -value[idx.job] * inp.throughput[idx.site] + settings.early_bias_t_per_gpu_h * mean_step
     )
     if inp.migration_t_per_gpu_h is not None:
-        c[: idx.n_x] += inp.migration_t_per_gpu_h[idx.job, idx.site]
+        c[: idx.n_x] += idx.hours * inp.migration_t_per_gpu_h[idx.job, idx.site]
     return c
 
 
@@ -135,10 +160,11 @@ def grid_cost_t_per_mwh(inp: MpcInputs, settings: MpcSettings) -> np.ndarray:
 
 def define_balance(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:
     n_st = inp.n_site * inp.n_step
-    st = idx.site * inp.n_step + idx.step
+    col, step = column_hours(idx)
+    st = idx.site[col] * inp.n_step + step
     rows = np.concatenate([st, np.arange(n_st), np.arange(n_st)])
-    cols = np.concatenate([np.arange(idx.n_x), idx.g0 + np.arange(n_st), idx.m0 + np.arange(n_st)])
-    vals = np.concatenate([inp.gpu_facility_mw[idx.site], -np.ones(n_st), -np.ones(n_st)])
+    cols = np.concatenate([col, idx.g0 + np.arange(n_st), idx.m0 + np.arange(n_st)])
+    vals = np.concatenate([inp.gpu_facility_mw[idx.site[col]], -np.ones(n_st), -np.ones(n_st)])
     a = sp.coo_matrix((vals, (rows, cols)), shape=(n_st, idx.n_col))
     return a, np.zeros(n_st), np.zeros(n_st)
 
@@ -176,7 +202,7 @@ def define_gang_rate(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix,
 def define_work(inp: MpcInputs, idx: VariableIndex) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:
     rows = np.concatenate([idx.job, np.arange(inp.n_job)])
     cols = np.concatenate([np.arange(idx.n_x), idx.u0 + np.arange(inp.n_job)])
-    vals = np.concatenate([inp.throughput[idx.site], np.ones(inp.n_job)])
+    vals = np.concatenate([inp.throughput[idx.site] * idx.hours, np.ones(inp.n_job)])
     a = sp.coo_matrix((vals, (rows, cols)), shape=(inp.n_job, idx.n_col))
     return a, required_in_horizon(inp), inp.remaining_gpu_h.astype(float)
 
@@ -205,9 +231,10 @@ CONSTRAINT_FAMILIES = {
 }
 
 
-def build_lp(inp: MpcInputs, settings: MpcSettings) -> LinearProgram:
-    """Assemble the LP; every family is built with whole-array operations."""
-    idx = define_variables(inp)
+def build_lp(inp: MpcInputs, settings: MpcSettings, blocks: np.ndarray | None = None) -> LinearProgram:
+    """Assemble the LP; every family is built with whole-array operations. ``blocks`` (from
+    :func:`step_blocks`) makes far-ahead columns span several hours; default hourly."""
+    idx = define_variables(inp, blocks)
     col_lb, col_ub = define_bounds(inp, idx)
     c = define_objective(inp, idx, settings)
     blocks, lows, highs, families = [], [], [], {}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from control.mpc.build import LinearProgram
+from control.mpc.build import LinearProgram, column_hours
 from control.mpc.inputs import MpcInputs
 
 
@@ -25,7 +25,8 @@ class Plan:
 def extract_plan(inp: MpcInputs, lp: LinearProgram, x: np.ndarray) -> Plan:
     idx = lp.index
     gpus = np.zeros((inp.n_job, inp.n_site, inp.n_step))
-    gpus[idx.job, idx.site, idx.step] = x[: idx.n_x]
+    col, step = column_hours(idx)  # a column covering several hours has the same GPUs in each
+    gpus[idx.job[col], idx.site[col], step] = x[: idx.n_x][col]
     shape = (inp.n_site, inp.n_step)
     return Plan(
         gpus=gpus,

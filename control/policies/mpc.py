@@ -9,8 +9,10 @@ import numpy as np
 
 from control.fleet import FleetState
 from control.mpc import build_inputs, build_lp, extract_plan, round_first_step, solve_lp
+from control.mpc.build import step_blocks
 from control.mpc.classes import aggregate, class_keys, disaggregate_first_step
 from control.mpc.extract import site_slack_hours
+from control.mpc.warm import Basis, JobNumbers, LpKeys, carry_basis, class_tags, lp_keys
 from control.policies.base import StepDecision
 from control.settings.core import MpcSettings
 from forecasts.bundle import ForecastBundle
@@ -37,6 +39,9 @@ class MpcPolicy:
         self.use_network = use_network
         self.name = name
         self.grid_aware = use_network
+        self._job_numbers = JobNumbers()
+        self._last: tuple[Basis, LpKeys] | None = None
+        """The last optimal basis and its keys: the next step's warm start."""
 
     def decide(self, state: FleetState, forecast: ForecastBundle, limits: GridLimits) -> StepDecision:
         started = time.perf_counter()
@@ -45,9 +50,14 @@ class MpcPolicy:
             return StepDecision(allocation={}, status="no_jobs")
         class_of_job = class_keys(inputs)
         classes = aggregate(inputs, class_of_job)
-        lp = build_lp(classes, self.settings)
+        lp = build_lp(classes, self.settings, step_blocks(classes.n_step, self.settings.hourly_h, self.settings.block_h))
+        tags = class_tags(self._job_numbers.of(inputs.job_ids), class_of_job, classes.n_job)
+        first_hour = int(forecast.index[0].value // 3_600_000_000_000)
+        keys = lp_keys(lp, tags, first_hour, classes.n_site, classes.n_step)
+        basis = carry_basis(*self._last, keys, lp) if self._last is not None and self.settings.warm_start else None
         build_s = time.perf_counter() - started
-        result = solve_lp(lp, time_limit_s=self.settings.solver_time_limit_s, solver=self.settings.solver)
+        result = solve_lp(lp, time_limit_s=self.settings.solver_time_limit_s, solver=self.settings.solver, basis=basis)
+        self._last = (result.basis, keys) if result.basis is not None else None
         flags: tuple[str, ...] = ()
         if result.x is None:
             logger.warning("MPC solve at %s ended %s; running deadline-critical jobs only", state.now, result.status)

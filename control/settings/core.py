@@ -182,6 +182,15 @@ class MpcSettings(FrozenModel):
     """HiGHS algorithm: ``auto`` = dual simplex below 20,000 columns (an hourly step of a few
     hundred jobs: about 25 % faster, presolve and set-up dominate), interior point with crossover
     above (the 10,000-job fleet bench: dual simplex takes 7x longer there)."""
+    hourly_h: int = Field(default=24, ge=1)
+    """Steps planned hour by hour; beyond them the plan is made in blocks of ``block_h`` hours
+    (move blocking: the same GPUs for each hour of a block, every hour's power, capacity and grid
+    limits still kept). The committed first hour is unaffected; the LP gets ~40 % fewer columns
+    at a 48 h horizon."""
+    block_h: int = Field(default=4, ge=1, le=24)
+    """Hours per block beyond ``hourly_h`` (1 = plan every hour of the horizon)."""
+    warm_start: bool = True
+    """Start each step's dual simplex from the last step's basis (same optimum, fewer iterations)."""
     cost_weight_t_per_currency: float = Field(default=0.0, ge=0)
     """Weight of electricity cost in the objective [tCO2 per currency unit], i.e. 1 / the carbon
     price you trade at; 0 = minimise emissions only (cost is still reported)."""

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from control.mpc import build_lp, extract_plan, round_first_step, solve_lp
+from control.mpc.build import step_blocks
 from control.mpc.inputs import MpcInputs
 from control.settings.core import MpcSettings
 
@@ -149,3 +150,34 @@ def test_green_that_would_be_curtailed_is_used_before_green_the_grid_could_take(
     _, plan = _solve(inp)
     assert plan.grid_mw.sum() < 1e-6
     assert plan.gpus[0, 0].sum() == pytest.approx(10.0) and plan.gpus[0, 1].sum() < 1e-6
+
+
+def test_move_blocking_keeps_every_hours_limits_and_only_restricts_the_plan() -> None:
+    """Hours 2-3 and 4-5 planned as blocks: the same GPUs in each hour of a block, every hour's
+    capacity, power balance and import limit kept, windows kept (j0 is due at 4: its block 4-5
+    is empty; a block straddling a window covers only its hours inside it), and the objective no
+    better than the hourly plan's (a restriction, never a relaxation)."""
+    green = np.zeros((2, 6))
+    green[1, 2] = 0.2  # green in one hour of a block
+    inp = _inputs(green_mw=green, release_step=np.array([0, 3]), deadline_step=np.array([4, 6]),
+                  remaining_gpu_h=np.array([20.0, 20.0]))
+    blocks = step_blocks(6, hourly_h=2, block_h=2)
+    np.testing.assert_array_equal(blocks, [0, 1, 2, 4])
+    hourly_lp = build_lp(inp, SETTINGS)
+    hourly = solve_lp(hourly_lp)
+    lp = build_lp(inp, SETTINGS, blocks)
+    result = solve_lp(lp)
+    assert result.status == "optimal" and lp.a.shape[1] < hourly_lp.a.shape[1]
+    plan = extract_plan(inp, lp, result.x)
+    np.testing.assert_allclose(plan.gpus[0, :, 2], plan.gpus[0, :, 3], atol=1e-9)
+    np.testing.assert_allclose(plan.gpus[:, :, 4], plan.gpus[:, :, 5], atol=1e-9)
+    assert plan.gpus[0, :, 4:].sum() == 0 and plan.gpus[1, :, :3].sum() == 0
+    load = plan.gpus.sum(axis=0) * inp.gpu_facility_mw[:, None]
+    np.testing.assert_allclose(load, plan.green_mw + plan.grid_mw, atol=1e-6)
+    assert (plan.green_mw <= green + 1e-9).all() and (plan.grid_mw <= inp.import_limit_mw + 1e-6).all()
+    assert (plan.gpus.sum(axis=0) <= inp.gpu_count + 1e-6).all()
+    done = (plan.gpus * inp.throughput[None, :, None]).sum(axis=(1, 2))
+    np.testing.assert_allclose(done + plan.unmet_gpu_h, inp.remaining_gpu_h, atol=1e-6)
+    assert result.objective >= hourly.objective - 1e-9
+    # blocks of one hour are the hourly LP
+    assert solve_lp(build_lp(inp, SETTINGS, step_blocks(6, 2, 1))).objective == pytest.approx(hourly.objective)
