@@ -49,21 +49,29 @@ _STATUS = {
 }
 
 
-AUTO_IPM_MIN_COLUMNS = 20_000
-"""``solver="auto"``: interior point from this many columns up, dual simplex (warm-started when a
-basis is given) below; measured on the hourly LPs of the year simulation (~2,000 columns: simplex
-19 ms cold, 5 ms warm; interior point 27 ms) and the 10,000-job bench (~37,000 columns)."""
+AUTO_IPM_MIN_COLUMNS = 10_000
+"""``solver="auto"``, cold start: interior point from this many columns up, dual simplex below."""
+AUTO_WARM_MAX_COLUMNS = 20_000
+"""``solver="auto"`` with a carried basis: dual simplex from it below this many columns.
+
+Measured on this machine: hourly LPs of the year simulation (~2,000 columns) dual simplex 19 ms
+cold, 5 ms warm, interior point 27 ms; the default scenario's week (~20,000 columns) 1.0 s cold
+simplex, 0.9 s warm, 1.1 s interior point; the 10,000-job bench (19,000 columns with blocks,
+37,000 without) interior point 0.9 s / 3 s, cold dual simplex 4.3 s / 20 s, and warm dual simplex
+from the last hour's repaired basis 29 s at 37,000 columns."""
 
 
 def solve_lp(lp: LinearProgram, time_limit_s: float = 60.0, solver: str = "auto", basis: Basis | None = None) -> SolveResult:
     """Solve with HiGHS; ``solver`` is ``auto``, ``ipm`` or ``simplex``. A ``basis`` (from
     :func:`control.mpc.warm.carry_basis`) makes the dual simplex start from it."""
+    n_col = lp.a.shape[1]
     if solver == "auto":
-        solver = "ipm" if lp.a.shape[1] >= AUTO_IPM_MIN_COLUMNS else "simplex"
+        if basis is not None and n_col < AUTO_WARM_MAX_COLUMNS:
+            solver = "simplex"
+        else:
+            solver = "ipm" if n_col >= AUTO_IPM_MIN_COLUMNS else "simplex"
     if solver != "simplex":
-        # measured on the 10,000-job bench: the dual simplex from the last hour's (repaired)
-        # basis took 29 s where the interior point takes 3 s cold, so only the simplex warm-starts
-        basis = None
+        basis = None  # the interior point starts cold
     h = highspy.Highs()
     h.silent()
     h.setOptionValue("time_limit", float(time_limit_s))

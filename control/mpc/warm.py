@@ -126,7 +126,10 @@ _LOWER, _BASIC, _UPPER, _ZERO = 0, 1, 2, 3
 
 
 def _carry(status: np.ndarray, old_keys: np.ndarray, new_keys: np.ndarray, default: int) -> np.ndarray | None:
-    where = pd.Index(old_keys).get_indexer(new_keys)
+    old = pd.Index(old_keys)
+    if not old.is_unique:  # cannot happen with build_lp's families; never guess
+        return None
+    where = old.get_indexer(new_keys)
     if (where >= 0).sum() == 0:
         return None
     return np.where(where >= 0, status[np.maximum(where, 0)], default).astype(np.int8)
