@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from control.settings import Settings
+from forecasts.bundle import rows_on, site_values
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,13 @@ class FleetState:
         """(n_site, n_hour) grid prices, or None."""
         if self.tariff_per_mwh is None:
             return None
-        return self.tariff_per_mwh.loc[index, self.fleet.names].to_numpy().T.astype(float)
+        return site_values(rows_on(self.tariff_per_mwh, index), self.fleet.names).T
 
     def gpus_at(self, index: pd.DatetimeIndex) -> np.ndarray:
         """(n_site, n_hour) GPUs in service."""
         if self.gpu_available is None:
             return np.repeat(self.fleet.gpu_count[:, None], len(index), axis=1)
-        return self.gpu_available.loc[index, self.fleet.names].to_numpy().T.astype(float)
+        return site_values(rows_on(self.gpu_available, index), self.fleet.names).T
 
     @property
     def gpus_now(self) -> np.ndarray:

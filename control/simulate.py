@@ -23,6 +23,7 @@ from control.fleet import FleetState
 from control.policies import Policy
 from control.policies.base import StepDecision
 from control.scenario import Scenario
+from forecasts.bundle import rows_on, site_values
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
     steps = tqdm(scenario.index, desc=f"simulate {policy.name}", unit="h", disable=not progress, leave=False)
     grid_settings = scenario.settings.grid
     check_ac = grid_settings.ac_check if ac_check is None else ac_check
+    needs_forecast = getattr(policy, "needs_forecast", True)
     for now in steps:
         active_mask = (jobs["release"] <= now) & (jobs["remaining_gpu_h"] > _EPS_GPU_H)
         state = FleetState(
@@ -73,11 +75,12 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
             upcoming=jobs[jobs["release"] > now].reset_index(drop=True),
             gpu_available=scenario.gpu_available, tariff_per_mwh=scenario.tariff_per_mwh,
         )
-        forecast = scenario.provider.forecast(now, horizon_h)
+        # rule-based policies that look at no forecast or limit (agnostic) are spared both
+        forecast = scenario.provider.forecast(now, horizon_h) if needs_forecast else None
         actual = scenario.provider.actual(pd.DatetimeIndex([now]))
         decide_s = build_s = solve_s = 0.0
         for attempt in range(grid_settings.max_resolves + 1):
-            limits = scenario.grid.limits(forecast.index, forecast.green_mw)
+            limits = scenario.grid.limits(forecast.index, forecast.green_mw) if forecast is not None else None
             started = time.perf_counter()
             decision = policy.decide(state, forecast, limits)
             decide_s += time.perf_counter() - started
@@ -210,7 +213,7 @@ def _settle_hour(scenario: Scenario, now: pd.Timestamp, it_mw: np.ndarray, actua
     array per ``site_hour`` column (the frame is built once at the end of the run)."""
     fleet = scenario.fleet
     names = fleet.names
-    row = lambda frame: frame[names].to_numpy(dtype=float)[0]  # noqa: E731  (one-hour frames)
+    row = lambda frame: site_values(frame, names)[0]  # noqa: E731  (one-hour frames)
     load = it_mw * fleet.pue  # MW over one hour = MWh
     green = row(actual.pv_mw) + row(actual.wind_mw)
     green_used = np.minimum(load, green)
@@ -220,7 +223,7 @@ def _settle_hour(scenario: Scenario, now: pd.Timestamp, it_mw: np.ndarray, actua
     curtailable = np.maximum(green - export_limit, 0.0)
     export = np.minimum(green - green_used, export_limit)
     ci = row(actual.ci_g_per_kwh)
-    tariff = (scenario.tariff_per_mwh.loc[now, names].to_numpy(dtype=float) if scenario.tariff_per_mwh is not None
+    tariff = (row(rows_on(scenario.tariff_per_mwh, pd.DatetimeIndex([now]))) if scenario.tariff_per_mwh is not None
               else np.zeros(len(names)))
     return {
         "it_load_mw": it_mw,

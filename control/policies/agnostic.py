@@ -18,8 +18,10 @@ class AgnosticPolicy:
     """
 
     name = "agnostic"
+    needs_forecast = False
+    """It looks at neither forecast nor grid limits: the simulation passes None for both."""
 
-    def decide(self, state: FleetState, forecast: ForecastBundle, limits: GridLimits) -> StepDecision:
+    def decide(self, state: FleetState, forecast: ForecastBundle | None, limits: GridLimits | None) -> StepDecision:
         fleet = state.fleet
         free = dict(zip(fleet.names, state.gpus_now.astype(int), strict=True))
         blocked: set[str] = set()
