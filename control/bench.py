@@ -49,16 +49,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def make_case(settings: Settings, shared_data: Path, n_jobs: int, n_sites: int, horizon_h: int, seed: int = 7,
-              hours_later: int = 0) -> BenchCase:
-    """The fleet, jobs, forecast and limits of one bench step (see the module docstring);
-    ``hours_later`` moves the clock, the forecast and the limits (not the jobs) that many hours on."""
+def make_case(settings: Settings, shared_data: Path, n_jobs: int, n_sites: int, horizon_h: int, seed: int = 7) -> BenchCase:
+    """The fleet, jobs, forecast and limits of one bench step (see the module docstring)."""
     rng = np.random.default_rng(seed)
     base_sites = settings.sites
     sites = [base_sites[k % len(base_sites)] for k in range(n_sites)]
     names = [f"{s.name}-{k // len(base_sites)}" if k >= len(base_sites) else s.name for k, s in enumerate(sites)]
     now = pd.Timestamp(settings.scenario.start).tz_convert("UTC") + pd.Timedelta(hours=10)
-    index = pd.date_range(now + pd.Timedelta(hours=hours_later), periods=horizon_h, freq="h")
+    index = pd.date_range(now, periods=horizon_h, freq="h")
     pods, runtimes = read_traces(shared_data)
     pods = pods[pods["num_gpu"] >= 1]
     picked = pods.sample(n=n_jobs, replace=True, random_state=seed)
@@ -96,7 +94,7 @@ def make_case(settings: Settings, shared_data: Path, n_jobs: int, n_sites: int, 
     headroom = np.tile(0.8 * gpu_count * fleet.gpu_facility_mw, (horizon_h, 1))
     limits = GridLimits(index, pd.DataFrame(headroom, index=index, columns=names),
                         pd.DataFrame(headroom, index=index, columns=names))
-    return BenchCase(FleetState(index[0], fleet, jobs, jobs.iloc[:0]), forecast, limits)
+    return BenchCase(FleetState(now, fleet, jobs, jobs.iloc[:0]), forecast, limits)
 
 
 def run_step(case: BenchCase, settings: Settings) -> dict:
