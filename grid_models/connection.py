@@ -114,7 +114,6 @@ class SiteConnectionGrid:
         self.linear_margin = linear_margin
         self.max_loading_pct = max_loading_pct
         self.vm_min_pu, self.vm_max_pu = vm_min_pu, vm_max_pu
-        self._rated: tuple[pd.DataFrame, pd.DataFrame] | None = None
         self.derating = {s: 1.0 for s in self.sites}
         """Per-site factor <= 1 on the linear import limit, lowered when an AC check found overloads."""
         self.net = pp.create_empty_network(name="site-connections")
@@ -155,30 +154,16 @@ class SiteConnectionGrid:
             raise KeyError(f"background load: {exc.args[0]}") from None
 
     def limits(self, index: pd.DatetimeIndex, green_mw: pd.DataFrame | None = None) -> GridLimits:
-        rated_import, rated_export = self._rated_limits(index)
+        background = self._background(index).to_numpy(dtype=float)  # (hour, site)
+        pairs = [rated_limits_mw(self.specs[s], background[:, k]) for k, s in enumerate(self.sites)]
         derating = np.array([self.derating[s] for s in self.sites])
         return GridLimits(
             index=index,
-            import_limit_mw=pd.DataFrame(rated_import * (self.linear_margin * derating), index=index, columns=self.sites),
-            export_limit_mw=pd.DataFrame(rated_export * self.linear_margin, index=index, columns=self.sites),
+            import_limit_mw=pd.DataFrame(np.column_stack([i for i, _ in pairs]) * (self.linear_margin * derating),
+                                         index=index, columns=self.sites),
+            export_limit_mw=pd.DataFrame(np.column_stack([e for _, e in pairs]) * self.linear_margin,
+                                         index=index, columns=self.sites),
         )
-
-    def _rated_limits(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-        """(import, export) limits from the ratings on ``index`` [MW], (hour, site); with a
-        background profile they are worked out once for the whole profile and sliced per call."""
-        if self.background_mw is None:
-            pairs = [rated_limits_mw(self.specs[s]) for s in self.sites]
-            return (np.tile([float(i) for i, _ in pairs], (len(index), 1)),
-                    np.tile([float(e) for _, e in pairs], (len(index), 1)))
-        if self._rated is None:
-            background = self.background_mw[self.sites]
-            pairs = [rated_limits_mw(self.specs[s], background[s].to_numpy()) for s in self.sites]
-            self._rated = (pd.DataFrame(np.column_stack([i for i, _ in pairs]), index=background.index, columns=self.sites),
-                           pd.DataFrame(np.column_stack([e for _, e in pairs]), index=background.index, columns=self.sites))
-        try:
-            return rows_on(self._rated[0], index).to_numpy(), rows_on(self._rated[1], index).to_numpy()
-        except KeyError as exc:
-            raise KeyError(f"background load: {exc.args[0]}") from None
 
     def tighten(self, element_names: list[str], factor: float = 0.95) -> None:
         """Lower the linear import limit of sites whose connection the AC check found overloaded."""

@@ -61,9 +61,11 @@ simplex, 0.9 s warm, 1.1 s interior point; the 10,000-job bench (19,000 columns 
 from the last hour's repaired basis 29 s at 37,000 columns."""
 
 
-def solve_lp(lp: LinearProgram, time_limit_s: float = 60.0, solver: str = "auto", basis: Basis | None = None) -> SolveResult:
+def solve_lp(lp: LinearProgram, time_limit_s: float = 60.0, solver: str = "auto", basis: Basis | None = None,
+             return_basis: bool = False) -> SolveResult:
     """Solve with HiGHS; ``solver`` is ``auto``, ``ipm`` or ``simplex``. A ``basis`` (from
-    :func:`control.mpc.warm.carry_basis`) makes the dual simplex start from it."""
+    :func:`control.mpc.warm.carry_basis`) makes the dual simplex start from it; ``return_basis``
+    puts the optimal basis in the result (for the next step's warm start)."""
     n_col = lp.a.shape[1]
     if solver == "auto":
         if basis is not None and n_col < AUTO_WARM_MAX_COLUMNS:
@@ -103,8 +105,8 @@ def solve_lp(lp: LinearProgram, time_limit_s: float = 60.0, solver: str = "auto"
     if status.has_solution and info.primal_solution_status == 2:
         x = np.asarray(h.getSolution().col_value)
         objective = float(info.objective_function_value)
-        found = h.getBasis()
-        if found.valid:
+        found = h.getBasis() if return_basis else None
+        if found is not None and found.valid:
             optimal_basis = Basis(np.array([int(v) for v in found.col_status], dtype=np.int8),
                                   np.array([int(v) for v in found.row_status], dtype=np.int8))
     elif status.has_solution:

@@ -6,6 +6,7 @@ import logging
 import time
 
 import numpy as np
+import pandas as pd
 
 from control.fleet import FleetState
 from control.mpc import build_inputs, build_lp, extract_plan, round_first_step, solve_lp
@@ -51,12 +52,16 @@ class MpcPolicy:
         class_of_job = class_keys(inputs)
         classes = aggregate(inputs, class_of_job)
         lp = build_lp(classes, self.settings, step_blocks(classes.n_step, self.settings.hourly_h, self.settings.block_h))
-        tags = class_tags(self._job_numbers.of(inputs.job_ids), class_of_job, classes.n_job)
-        first_hour = int(forecast.index[0].value // 3_600_000_000_000)
-        keys = lp_keys(lp, tags, first_hour, classes.n_site, classes.n_step)
-        basis = carry_basis(*self._last, keys, lp) if self._last is not None and self.settings.warm_start else None
+        warm = self.settings.warm_start
+        keys = basis = None
+        if warm:
+            tags = class_tags(self._job_numbers.of(inputs.job_ids), class_of_job, classes.n_job)
+            first_hour = int(forecast.index[0].value // pd.Timedelta(hours=1).value)
+            keys = lp_keys(lp, tags, first_hour, classes.n_site, classes.n_step)
+            basis = carry_basis(*self._last, keys, lp) if self._last is not None else None
         build_s = time.perf_counter() - started
-        result = solve_lp(lp, time_limit_s=self.settings.solver_time_limit_s, solver=self.settings.solver, basis=basis)
+        result = solve_lp(lp, time_limit_s=self.settings.solver_time_limit_s, solver=self.settings.solver, basis=basis,
+                          return_basis=warm)
         self._last = (result.basis, keys) if result.basis is not None else None
         flags: tuple[str, ...] = ()
         if result.x is None:

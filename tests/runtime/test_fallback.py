@@ -114,13 +114,13 @@ def test_stale_forecast_tick_plans_on_stored_measurements(submitted, real, monke
 
 
 def _failing(calls: list[int], fail_first: int):
-    def solve(lp, time_limit_s=60.0, solver="auto", basis=None):
+    def solve(lp, time_limit_s=60.0, solver="auto", basis=None, return_basis=False):
         calls.append(1)
         if len(calls) <= fail_first:
             return SolveResult(SolveStatus.INFEASIBLE, None, float("nan"), 0.0, 0, "patched: infeasible")
         from control.mpc.solve import solve_lp
 
-        return solve_lp(lp, time_limit_s, solver, basis)
+        return solve_lp(lp, time_limit_s, solver, basis, return_basis)
     return solve
 
 
