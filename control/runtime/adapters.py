@@ -25,7 +25,8 @@ class Intent:
     key: str
     job_id: str
     action: str
-    """``run`` (place at ``site`` with ``gpus`` and release) or ``hold``."""
+    """``run`` (place at ``site`` with ``gpus`` and release), ``hold``, or ``cancel`` (an
+    operator's request: the job leaves the workload manager)."""
     site: str = ""
     gpus: int = 0
 

@@ -8,6 +8,8 @@ run at site S with G GPUs
     partition S (``scontrol update JobId=.. Partition=S``), release it (``scontrol release``).
 hold
     a running job is requeued held (``scontrol requeuehold``); a pending one is held.
+cancel
+    (an operator's cancel request) ``scancel``; applied once the job has left the queue.
 
 Whether an intent is applied is read from Slurm's own state (``squeue --json``): a run intent
 holds when the job sits in S and is not held, a hold intent when the job is held. Applying an
@@ -103,6 +105,8 @@ class SlurmAdapter:
 
     def applied(self, intent: Intent) -> bool:
         job = self.jobs().get(intent.job_id)
+        if intent.action == "cancel":
+            return job is None or job.state in ("CANCELLED", "COMPLETED", "FAILED")
         if intent.action == "hold":
             return job is None or job.held
         return job is not None and job.partition == self.partitions[intent.site] and not job.held
@@ -111,6 +115,11 @@ class SlurmAdapter:
         if self.applied(intent):
             return
         job = self.jobs().get(intent.job_id)
+        if intent.action == "cancel":
+            if job is not None:
+                self._run("scancel", str(job.slurm_id))
+                logger.info("slurm job %d (%s) cancelled", job.slurm_id, intent.job_id)
+            return
         if intent.action == "hold":
             self._hold(job)
             return

@@ -24,19 +24,42 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from control.fleet import Fleet, FleetState
+from control.mpc.horizon import horizon_plan
+from control.operations.requests import (
+    TERMINAL_STATES,
+    apply_requests,
+    outage_windows,
+    with_outages,
+)
 from control.runtime.adapters import AdapterUnavailable, Intent, WorkloadManager
 from control.runtime.fallback import decide_with_fallbacks, forecast_with_fallbacks
-from control.scenario import forecast_provider, grid_from_settings, gpus_in_service, site_carbon_intensity, site_tariffs_per_mwh
+from control.scenario import (
+    forecast_provider,
+    gpus_in_service,
+    grid_from_settings,
+    site_carbon_intensity,
+    site_tariffs_per_mwh,
+)
 from control.settings import Settings
 from control.store import Store
-from control.store.repository import now_utc, utc
-from control.store.tables import ForecastRecord, IntentRecord, MeasurementRecord, PlanRecord, SiteRecord, TickRecord
+from control.store.repository import TickExtras, now_utc, utc
+from control.store.tables import (
+    ForecastRecord,
+    IntentRecord,
+    MeasurementRecord,
+    PlanRecord,
+    SiteRecord,
+    TickDetailRecord,
+    TickRecord,
+)
 from forecasts.bundle import ForecastBundle
 
 logger = logging.getLogger(__name__)
@@ -151,19 +174,25 @@ def settle(store: Store, fleet: Fleet, tick_time: pd.Timestamp, max_wait_h: floa
 
 
 def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: pd.Timestamp) -> tuple[int, list[str]]:
-    jobs = store.jobs_frame()
-    active = jobs[(jobs["release"] <= tick_time) & (jobs["state"] != "done") & (jobs["remaining_gpu_h"] > 1e-6)]
-    upcoming = jobs[jobs["release"] > tick_time]
+    started = time.perf_counter()
+    requests = store.requests(status="pending")
+    applied = apply_requests(store.jobs_frame(), requests, tick_time)  # operator requests (control.operations)
+    jobs = applied.jobs
+    live = ~jobs["state"].isin(TERMINAL_STATES)
+    active = jobs[(jobs["release"] <= tick_time) & live & (jobs["remaining_gpu_h"] > 1e-6)]
+    upcoming = jobs[(jobs["release"] > tick_time) & live]
     horizon = settings.mpc.horizon_h
     index = pd.date_range(tick_time, periods=horizon, freq="h")
     _sync_sites(settings, store)
     forecast, flags = _forecast(settings, store, tick_time, index)
     limits = grid_from_settings(settings, index).limits(index, forecast.green_mw)
+    in_service = with_outages(gpus_in_service(settings, index), outage_windows(store.requests(kind="outage")))
     state = FleetState(tick_time, fleet, active.reset_index(drop=True), upcoming.reset_index(drop=True),
-                       gpu_available=gpus_in_service(settings, index), tariff_per_mwh=site_tariffs_per_mwh(settings, index))
+                       gpu_available=in_service, tariff_per_mwh=site_tariffs_per_mwh(settings, index))
     decision, solver_flags = decide_with_fallbacks(settings.mpc, state, forecast, limits, store.last_plan(utc(tick_time)))
     flags += solver_flags
     kill_point("decided")
+    whole = horizon_plan(state, forecast, limits, decision)
     stamp = utc(tick_time)
     now = now_utc()
     plan = [PlanRecord(tick_time=stamp, job_id=j, site=s, gpus=int(g)) for j, (s, g) in decision.allocation.items()]
@@ -172,6 +201,8 @@ def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: p
     was_running = active.loc[active["state"] == "running", "job_id"]
     intents += [IntentRecord(key=f"{tick_time.isoformat()}|{j}|hold", tick_time=stamp, job_id=j, action="hold",
                              created_at=now) for j in was_running if j not in decision.allocation]
+    intents += [IntentRecord(key=f"{tick_time.isoformat()}|{j}|cancel", tick_time=stamp, job_id=j, action="cancel",
+                             created_at=now) for j in applied.cancelled]
     first = forecast.index[0]
     forecasts = [ForecastRecord(issue_time=utc(forecast.issue_time), valid_time=utc(first), site=site,
                                 green_mw=float(forecast.green_mw.at[first, site]),
@@ -179,7 +210,12 @@ def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: p
                  for site in fleet.names]
     tick = TickRecord(tick_time=stamp, status="planned", started_at=now, solver_status=decision.status,
                       flags=";".join(flags), jobs_active=len(active), jobs_running=len(decision.allocation))
-    store.write_plan(tick, plan, intents, forecasts)
+    detail = TickDetailRecord(tick_time=stamp, build_s=decision.build_s, solve_s=decision.solve_s,
+                              plan_s=time.perf_counter() - started, forecast_method=forecast.method,
+                              objective=decision.objective if np.isfinite(decision.objective) else None)
+    store.write_plan(tick, plan, intents, forecasts,
+                     TickExtras(whole.jobs, whole.sites, detail, job_changes=applied.changes,
+                                request_outcomes={k: (str(v[0]), v[1]) for k, v in applied.outcomes.items()}))
     kill_point("planned")
     logger.info("tick %s: %d active jobs, %d run, %d intents, flags %s", tick_time, len(active),
                 len(decision.allocation), len(intents), flags or "none")
@@ -208,7 +244,7 @@ def _forecast(settings: Settings, store: Store, tick_time: pd.Timestamp,
     return bundle, flags
 
 
-def _record_measurement(store: Store, provider, hour: pd.Timestamp, sites: list[str]) -> None:  # noqa: ANN001
+def _record_measurement(store: Store, provider, hour: pd.Timestamp, sites: list[str]) -> None:
     """The realised supply and intensity of ``hour`` (from the provider's actual data, which a
     site with meters would replace) as the history of the forecast fallbacks."""
     try:

@@ -3,26 +3,48 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy import insert as sa_insert
 from sqlmodel import Session, select
 
 from control.store.engine import make_engine, migrate, with_retries
 from control.store.tables import (
+    AuditRecord,
+    ExplanationRecord,
     ForecastRecord,
     IntentRecord,
     JobRecord,
     LeaseRecord,
     LedgerRecord,
     MeasurementRecord,
+    PlanHourRecord,
     PlanRecord,
+    PlanSiteRecord,
+    RequestRecord,
     SiteRecord,
+    TickDetailRecord,
     TickRecord,
+    TokenRecord,
 )
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TickExtras:
+    """What a tick writes besides its committed step (all in the same transaction)."""
+
+    plan_hours: pd.DataFrame
+    """``hour, job_id, site, gpus`` (see control.mpc.horizon)."""
+    plan_sites: pd.DataFrame
+    detail: TickDetailRecord | None = None
+    explanations: list[dict] = field(default_factory=list)
+    job_changes: dict[str, dict[str, object]] = field(default_factory=dict)
+    request_outcomes: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 class StoreError(ValueError):
@@ -58,8 +80,8 @@ class Store:
     def __exit__(self, *_exc) -> None:
         self.close()
 
-    def _run(self, work):  # noqa: ANN001, ANN202
-        def attempt():  # noqa: ANN202
+    def _run(self, work):
+        def attempt():
             with Session(self.engine, expire_on_commit=False) as session:
                 result = work(session)
                 session.commit()
@@ -69,20 +91,7 @@ class Store:
     # jobs ---------------------------------------------------------------------------------
     def add_jobs(self, jobs: pd.DataFrame, now: datetime) -> int:
         """Insert validated jobs (``control.jobs.validate_jobs`` output), all or none."""
-        def work(session: Session) -> int:
-            ids = list(jobs["job_id"])
-            existing = session.exec(select(JobRecord.job_id).where(JobRecord.job_id.in_(ids))).all()
-            if existing:
-                raise StoreError(f"job id(s) {sorted(existing)[:5]} already exist; give new ids (nothing was written)")
-            for row in jobs.itertuples(index=False):
-                session.add(JobRecord(
-                    job_id=row.job_id, release=utc(row.release), deadline=utc(row.deadline), gpus=int(row.gpus),
-                    min_gpus=int(row.min_gpus), work_gpu_h=float(row.work_gpu_h), remaining_gpu_h=float(row.work_gpu_h),
-                    home_site=row.home_site, allowed_sites=row.allowed_sites, priority=int(row.priority),
-                    checkpoint_gb=float(row.checkpoint_gb), submitted_at=utc(now),
-                ))
-            return len(ids)
-        return self._run(work)
+        return self._run(lambda session: _add_jobs(session, jobs, now))
 
     def jobs_frame(self) -> pd.DataFrame:
         """All jobs in the job-table layout plus ``remaining_gpu_h``, ``site`` and ``state``."""
@@ -100,14 +109,99 @@ class Store:
         return self._run(lambda s: s.get(TickRecord, utc(tick_time)) or _naive_get(s, tick_time))
 
     def write_plan(self, tick: TickRecord, plan: list[PlanRecord], intents: list[IntentRecord],
-                   forecasts: list[ForecastRecord]) -> None:
-        """The tick, its plan, its intents and the forecasts it used, in ONE transaction."""
+                   forecasts: list[ForecastRecord], extra: TickExtras | None = None) -> None:
+        """The tick, its plan, its intents and the forecasts it used, in ONE transaction; with
+        ``extra`` also the whole horizon plan, the tick's details and explanations, and the
+        operator requests it acted on (marked applied/rejected, job rows changed)."""
         def work(session: Session) -> None:
             session.add(tick)
             session.add_all(plan)
             session.add_all(intents)
             session.add_all(forecasts)
+            if extra is None:
+                return
+            stamp = utc(tick.tick_time)
+            if len(extra.plan_hours):
+                _insert(session, PlanHourRecord, _records(extra.plan_hours, tick_time=stamp))
+            if len(extra.plan_sites):
+                _insert(session, PlanSiteRecord, _records(extra.plan_sites, tick_time=stamp))
+            if extra.explanations:
+                _insert(session, ExplanationRecord, [dict(e, tick_time=stamp) for e in extra.explanations])
+            if extra.detail is not None:
+                session.add(extra.detail)
+            for job_id, change in extra.job_changes.items():
+                job = session.get(JobRecord, job_id)
+                if job is None:
+                    continue
+                for column, value in change.items():
+                    setattr(job, column, utc(value) if column == "deadline" else value)
+                session.add(job)
+            for request_id, (status, outcome) in extra.request_outcomes.items():
+                request = session.get(RequestRecord, request_id)
+                if request is not None and request.status == "pending":
+                    request.status, request.outcome = str(status), outcome
+                    request.applied_at, request.applied_tick = now_utc(), stamp
+                    session.add(request)
         self._run(work)
+
+    # operator requests, audit, tokens -----------------------------------------------------------
+    def add_request(self, request: RequestRecord, audit: AuditRecord) -> int:
+        """Store an operator request and its audit row in one transaction; returns its id."""
+        def work(session: Session) -> int:
+            session.add(request)
+            session.flush()
+            audit.target = audit.target or f"request:{request.id}"
+            session.add(audit)
+            return int(request.id)
+        return self._run(work)
+
+    def requests(self, status: str | None = None, kind: str | None = None) -> list[dict]:
+        def work(session: Session) -> list[dict]:
+            query = select(RequestRecord).order_by(RequestRecord.id)
+            if status is not None:
+                query = query.where(RequestRecord.status == status)
+            if kind is not None:
+                query = query.where(RequestRecord.kind == kind)
+            return [r.model_dump() for r in session.exec(query).all()]
+        return self._run(work)
+
+    def audit(self, record: AuditRecord) -> None:
+        self._run(lambda s: s.add(record))
+
+    def add_jobs_audited(self, jobs: pd.DataFrame, now: datetime, audit: AuditRecord) -> int:
+        """:meth:`add_jobs` and its audit row in one transaction."""
+        def work(session: Session) -> int:
+            count = _add_jobs(session, jobs, now)
+            session.add(audit)
+            return count
+        return self._run(work)
+
+    def audit_log(self, limit: int = 100) -> list[dict]:
+        return self._run(lambda s: [r.model_dump() for r in s.exec(
+            select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)).all()])
+
+    def add_token(self, record: TokenRecord) -> None:
+        def work(session: Session) -> None:
+            if session.get(TokenRecord, record.name) is not None:
+                raise StoreError(f"a token named {record.name!r} exists; revoke it or choose another name")
+            session.add(record)
+        self._run(work)
+
+    def revoke_token(self, name: str, now: datetime) -> bool:
+        def work(session: Session) -> bool:
+            token = session.get(TokenRecord, name)
+            if token is None or token.revoked_at is not None:
+                return False
+            token.revoked_at = utc(now)
+            session.add(token)
+            return True
+        return self._run(work)
+
+    def tokens(self) -> list[TokenRecord]:
+        return self._run(lambda s: list(s.exec(select(TokenRecord).order_by(TokenRecord.name)).all()))
+
+    def token_by_hash(self, digest: str) -> TokenRecord | None:
+        return self._run(lambda s: s.exec(select(TokenRecord).where(TokenRecord.token_sha256 == digest)).first())
 
     def last_plan(self, before: datetime, within_h: float = 3.0) -> dict[str, tuple[str, int]]:
         """``job -> (site, gpus)`` committed by the latest tick in ``[before - within_h, before)``
@@ -293,7 +387,7 @@ class Store:
 
     # lease ----------------------------------------------------------------------------------
     def acquire_lease(self, holder: str, ttl_s: float, now: datetime, name: str = "controller",
-                      is_stale=lambda holder: False) -> tuple[bool, str, datetime]:  # noqa: ANN001
+                      is_stale=lambda holder: False) -> tuple[bool, str, datetime]:
         """Take or renew the lease; returns (acquired, current holder, expiry).
 
         The lease is free when it expired, or when ``is_stale(current holder)`` says its holder
@@ -317,6 +411,38 @@ class Store:
             if lease is not None and lease.holder == holder:
                 session.delete(lease)
         self._run(work)
+
+
+def _add_jobs(session: Session, jobs: pd.DataFrame, now: datetime) -> int:
+    ids = list(jobs["job_id"])
+    existing = session.exec(select(JobRecord.job_id).where(JobRecord.job_id.in_(ids))).all()
+    if existing:
+        raise StoreError(f"job id(s) {sorted(existing)[:5]} already exist; give new ids (nothing was written)")
+    for row in jobs.itertuples(index=False):
+        session.add(JobRecord(
+            job_id=row.job_id, release=utc(row.release), deadline=utc(row.deadline), gpus=int(row.gpus),
+            min_gpus=int(row.min_gpus), work_gpu_h=float(row.work_gpu_h), remaining_gpu_h=float(row.work_gpu_h),
+            home_site=row.home_site, allowed_sites=row.allowed_sites, priority=int(row.priority),
+            checkpoint_gb=float(row.checkpoint_gb), submitted_at=utc(now),
+        ))
+    return len(ids)
+
+
+def _insert(session: Session, table: type, rows: list[dict]) -> None:
+    """One multi-row INSERT in the session's transaction."""
+    session.connection().execute(sa_insert(table.__table__), rows)  # type: ignore[attr-defined]
+
+
+def _records(frame: pd.DataFrame, **constant: object) -> list[dict]:
+    """Rows of ``frame`` as dicts for a bulk insert (timestamps as UTC datetimes)."""
+    out = frame.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            out[column] = [utc(v) for v in out[column]]
+    rows = out.to_dict("records")
+    for row in rows:
+        row.update(constant)
+    return rows
 
 
 def _plan_rows(session: Session, tick: TickRecord) -> list[PlanRecord]:
@@ -369,4 +495,4 @@ def _naive_get(session: Session, tick_time: datetime) -> TickRecord | None:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -173,3 +173,112 @@ class LedgerRecord(SQLModel, table=True):
     basis: str
     """``measured`` (the hour's measurement) or ``forecast`` (the tick's forecast: no measurement
     came within ``[runtime] settle_max_wait_h``)."""
+
+
+class PlanHourRecord(SQLModel, table=True):
+    """The whole plan of a tick, per job, site and hour of the horizon (migration 0004).
+
+    Hour 0 is the committed step (whole GPUs, as sent); later hours are the LP's plan for the
+    job's class shared among its members by gang size (fractional GPUs: what the controller
+    intends now, re-decided every tick). Only non-zero rows are stored."""
+
+    __tablename__ = "plan_hours"
+    id: int | None = Field(default=None, primary_key=True)
+    tick_time: datetime = Field(sa_column=_utc_column())
+    hour: datetime = Field(sa_column=_utc_column())
+    job_id: str = Field(index=True)
+    site: str
+    gpus: float
+
+
+class PlanSiteRecord(SQLModel, table=True):
+    """A tick's plan per site and hour: load against the green forecast and the grid limit."""
+
+    __tablename__ = "plan_sites"
+    id: int | None = Field(default=None, primary_key=True)
+    tick_time: datetime = Field(sa_column=_utc_column())
+    hour: datetime = Field(sa_column=_utc_column())
+    site: str
+    gpus: float
+    load_mw: float
+    """Planned facility power (green used + grid import) [MW]."""
+    green_forecast_mw: float
+    green_used_mw: float
+    grid_mw: float
+    export_mw: float
+    import_limit_mw: float
+    ci_g_per_kwh: float
+
+
+class TickDetailRecord(SQLModel, table=True):
+    """Timings and solver figures of a tick (for /metrics and the tick history)."""
+
+    __tablename__ = "tick_details"
+    tick_time: datetime = Field(sa_column=_utc_column(primary_key=True))
+    build_s: float = 0.0
+    solve_s: float = 0.0
+    plan_s: float = 0.0
+    """Wall time of the tick's planning (forecast, limits, decision, extraction) [s]."""
+    objective: float | None = None
+    forecast_method: str = ""
+
+
+class ExplanationRecord(SQLModel, table=True):
+    """Why a tick decided what it did for one job (JSON ``factors``, see control.mpc.why)."""
+
+    __tablename__ = "explanations"
+    id: int | None = Field(default=None, primary_key=True)
+    tick_time: datetime = Field(sa_column=_utc_column())
+    job_id: str = Field(index=True)
+    decision: str
+    """run | hold | wait."""
+    site: str = ""
+    summary: str = ""
+    factors: str = "{}"
+
+
+class RequestRecord(SQLModel, table=True):
+    """An operator's request (cancel, modify, outage) that the next tick acts on."""
+
+    __tablename__ = "requests"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    """cancel | modify | outage."""
+    job_id: str = ""
+    site: str = ""
+    payload: str = "{}"
+    """JSON: ``deadline``/``priority`` (modify), ``start``/``end`` (outage)."""
+    status: str = "pending"
+    """pending | applied | rejected."""
+    requested_by: str = ""
+    created_at: datetime = Field(sa_column=_utc_column())
+    applied_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    applied_tick: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    outcome: str = ""
+
+
+class AuditRecord(SQLModel, table=True):
+    """Who did what, when: every write through the API or the operator commands."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc_column())
+    actor: str
+    """Token name (API) or ``cli:<user>``."""
+    role: str
+    action: str
+    target: str = ""
+    detail: str = "{}"
+    result: str = ""
+
+
+class TokenRecord(SQLModel, table=True):
+    """An API bearer token: only its SHA-256 is stored (the token itself is shown once)."""
+
+    __tablename__ = "api_tokens"
+    name: str = Field(primary_key=True)
+    role: str
+    """viewer | operator."""
+    token_sha256: str = Field(unique=True)
+    created_at: datetime = Field(sa_column=_utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

@@ -49,7 +49,17 @@ def test_migrated_schema_and_versions(store_url) -> None:
         version = connection.execute(sa.text("select version_num from alembic_version")).scalar_one()
     assert {"jobs", "ticks", "plans", "intents", "forecasts", "leases", "sites", "measurements",
             "carbon_ledger"} <= tables
-    assert version == "0003"
+    from alembic.script import ScriptDirectory
+    from alembic.config import Config
+
+    from control.store.engine import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, f"the migration chain must stay linear, found heads {heads}"
+    assert version == heads[0]
+    assert {"plan_hours", "plan_sites", "requests", "audit_log", "api_tokens"} <= tables
 
 
 def test_jobs_all_or_nothing_and_times_stay_utc(store_url, stores) -> None:
