@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from control.fleet import Fleet
-from control.jobs import read_jobs
+from control.jobs import read_jobs, site_gpus
 from control.settings import Settings
 from forecasts.as_issued import AsIssuedForecastProvider
 from forecasts.carbon_sources import china_model_g_per_kwh, electricitymaps_g_per_kwh
@@ -177,7 +177,7 @@ def load_scenario(settings: Settings, days: int) -> Scenario:
     start = pd.Timestamp(settings.scenario.start).tz_convert("UTC")
     index = pd.date_range(start, periods=days * 24, freq="h")
     series_index = pd.date_range(start, periods=days * 24 + settings.mpc.horizon_h, freq="h")
-    jobs = read_jobs(settings.jobs.file, settings.site_names)
+    jobs = read_jobs(settings.jobs.file, settings.site_names, capacity=site_gpus(settings), late="warn")
     end = index[-1] + pd.Timedelta(hours=1)
     in_run = (jobs["release"] >= start) & (jobs["deadline"] <= end)
     logger.info("%d of %d jobs have release and deadline inside the run", int(in_run.sum()), len(jobs))

@@ -79,6 +79,17 @@ def derive_jobs(
 
     east = [s for s in sites if s.get("tier") == "east"]
     west = [s for s in sites if s.get("tier") != "east"]
+    if east_share > 0 and not east:
+        raise ValueError(
+            f"east_share={east_share} sends jobs to sites with tier = \"east\", but no site has it "
+            f"(sites: {[s.get('name') for s in sites]}); set tier = \"east\" on your load-centre sites, "
+            "or pass --east-share 0 to give every job a home among all sites"
+        )
+    if east_share < 1 and not west:
+        raise ValueError(
+            f"east_share={east_share} leaves {1 - east_share:.0%} of jobs for sites not tiered \"east\", but every "
+            "site is; pass --east-share 1, or tier some sites differently"
+        )
     is_east = rng.random(n) < east_share
     home = np.empty(n, dtype=object)
     for mask, group in ((is_east, east), (~is_east, west)):

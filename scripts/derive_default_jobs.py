@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from control.workload import derive_jobs, read_traces  # noqa: E402
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, default=Path("config/default.toml"))
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
@@ -60,17 +60,22 @@ def main() -> None:
                         help="draw this many pods and spread them over --days (long runs)")
     args = parser.parse_args()
 
-    config = tomllib.loads(args.config.read_text())
-    start = pd.Timestamp(config["scenario"]["start"]).tz_convert("UTC")
-    pods, runtimes = read_traces(args.shared)
-    jobs = derive_jobs(
-        pods, runtimes, config["sites"], start, args.days, args.trace_day, args.gang_scale,
-        args.max_hours, args.east_share, args.seed, sample=args.sample,
-    )
+    try:
+        config = tomllib.loads(args.config.read_text())
+        start = pd.Timestamp(config["scenario"]["start"]).tz_convert("UTC")
+        pods, runtimes = read_traces(args.shared)
+        jobs = derive_jobs(
+            pods, runtimes, config["sites"], start, args.days, args.trace_day, args.gang_scale,
+            args.max_hours, args.east_share, args.seed, sample=args.sample,
+        )
+    except (OSError, ValueError, KeyError, tomllib.TOMLDecodeError) as exc:
+        print(f"derive_default_jobs: error: {exc}", file=sys.stderr)
+        return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
     jobs.to_csv(args.out, index=False)
     print(f"wrote {len(jobs)} jobs to {args.out}: {jobs.work_gpu_h.sum():,.0f} reference GPU-hours")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -89,7 +89,7 @@ def _setup(default_config, tmp_path, jobs: int):
     config = write_runtime_config(default_config, tmp_path)
     path = tmp_path / "jobs.csv"
     pd.read_csv(default_config.parent.parent / "data" / "jobs" / "default_jobs.csv").head(jobs).to_csv(path, index=False)
-    assert main(["submit", "--config", str(config), "--file", str(path)]) == 0
+    assert main(["submit", "--config", str(config), "--at", START, "--file", str(path)]) == 0
     return config
 
 

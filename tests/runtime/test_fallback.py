@@ -81,7 +81,7 @@ def test_fallback_chain_persistence_then_climatology_then_conservative(real) -> 
 
 @pytest.fixture
 def submitted(runtime_config, first_jobs):
-    assert main(["submit", "--config", str(runtime_config), "--file", str(first_jobs)]) == 0
+    assert main(["submit", "--config", str(runtime_config), "--at", START, "--file", str(first_jobs)]) == 0
     settings = load_settings(runtime_config)
     return settings, open_store(settings)
 

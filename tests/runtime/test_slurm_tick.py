@@ -40,7 +40,7 @@ def test_ticks_place_and_hold_real_slurm_jobs_as_planned(site_cluster, default_c
     config = write_runtime_config(default_config, tmp_path, adapter="slurm")
     jobs = tmp_path / "jobs.csv"
     pd.read_csv(default_config.parent.parent / "data" / "jobs" / "default_jobs.csv").head(6).to_csv(jobs, index=False)
-    assert main(["submit", "--config", str(config), "--file", str(jobs)]) == 0
+    assert main(["submit", "--config", str(config), "--at", START, "--file", str(jobs)]) == 0
     settings = load_settings(config)
     store = open_store(settings)
     adapter = make_adapter(settings)

@@ -22,7 +22,7 @@ from .conftest import START, write_runtime_config
 
 @pytest.fixture
 def submitted(runtime_config, first_jobs):
-    assert main(["submit", "--config", str(runtime_config), "--file", str(first_jobs)]) == 0
+    assert main(["submit", "--config", str(runtime_config), "--at", START, "--file", str(first_jobs)]) == 0
     settings = load_settings(runtime_config)
     return settings, open_store(settings)
 
@@ -97,7 +97,7 @@ def test_unmeasured_hour_is_booked_on_its_forecast_after_the_max_wait(default_co
     """No measurement ever arrives: hour T waits settle_max_wait_h = 2 hours after it ended (ticks
     T+1, T+2), then tick T+3 books it on the tick's forecast (basis forecast) and warns."""
     config = write_runtime_config(default_config, tmp_path, settle_max_wait_h=2.0)
-    assert main(["submit", "--config", str(config), "--file", str(first_jobs)]) == 0
+    assert main(["submit", "--config", str(config), "--at", START, "--file", str(first_jobs)]) == 0
     settings = load_settings(config)
     assert settings.runtime.settle_max_wait_h == 2.0
     store = open_store(settings)
@@ -177,13 +177,13 @@ def test_database_briefly_unavailable_is_retried() -> None:
 
 
 def test_bad_submissions_write_nothing(runtime_config, tmp_path, capsys) -> None:
-    base = ["submit", "--config", str(runtime_config)]
+    base = ["submit", "--config", str(runtime_config), "--at", START]
     assert main([*base, "--job-id", "j1", "--gpus", "8", "--work-gpu-h", "10", "--release", "2023-07-03T00:00Z",
                  "--deadline", "2023-07-02T00:00Z", "--home-site", "shanghai"]) == 2
-    assert "not after release" in capsys.readouterr().err
+    assert "is not after the release" in capsys.readouterr().err
     assert main([*base, "--job-id", "j2", "--gpus", "8", "--work-gpu-h", "10", "--release", "2023-07-03T00:00Z",
                  "--deadline", "2023-07-04T00:00Z", "--home-site", "atlantis"]) == 2
-    assert "home_site='atlantis'" in capsys.readouterr().err
+    assert "column home_site: value 'atlantis' is not a site" in capsys.readouterr().err
     settings = load_settings(runtime_config)
     assert len(open_store(settings).jobs_frame()) == 0
     assert main([*base, "--job-id", "j3", "--gpus", "8", "--work-gpu-h", "10", "--release", "2023-07-03T00:00Z",
