@@ -42,7 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from control.workload import derive_jobs, read_traces  # noqa: E402
+from control.workload import derive_jobs, read_traces
 
 
 def main() -> int:

@@ -109,7 +109,7 @@ def test_tight_job_is_accepted_and_flagged(runtime_config, tmp_path, capsys) -> 
 
 def test_several_files_are_one_transaction(runtime_config, tmp_path, capsys) -> None:
     a = _write(tmp_path / "a.csv", f"a1,{GOOD}", f"a2,{GOOD}")
-    b = _write(tmp_path / "b.csv", f"b1,{GOOD}", f"b2,2023-07-03T00:00:00Z,2023-07-04T00:00:00Z,8,10,atlantis")
+    b = _write(tmp_path / "b.csv", f"b1,{GOOD}", "b2,2023-07-03T00:00:00Z,2023-07-04T00:00:00Z,8,10,atlantis")
     assert _submit(runtime_config, "--file", str(a), str(b)) == 2
     assert "b.csv line 3 (job 'b2'), column home_site" in capsys.readouterr().err
     assert _ids(runtime_config) == []  # a.csv was not committed either
