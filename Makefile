@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DAYS ?= 7
 OUT ?= out/default
 
-.PHONY: run test test-all bench year system-deps clean
+.PHONY: run test test-all lint bench year system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || (apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV))
@@ -20,10 +20,14 @@ system-deps:
 run: $(STAMP)
 	$(BIN)/codispatch simulate --config config/default.toml --days $(DAYS) --out $(OUT) --policies agnostic,greedy,temporal,mpc
 
-test: $(STAMP) system-deps
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest
 
-test-all: $(STAMP) system-deps
+test-all: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest -m ''
 
 bench: $(STAMP)

@@ -15,12 +15,11 @@ import sys
 from collections.abc import Sequence
 
 from control import commands
+from control.errors import CodispatchError, CommandError
+
+__all__ = ["CommandError", "build_parser", "main"]  # CommandError re-exported for older imports
 
 logger = logging.getLogger(__name__)
-
-
-class CommandError(RuntimeError):
-    """A command failed in a way the user can fix; printed without a traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError, CommandError) as exc:
+    except (ValueError, FileNotFoundError, KeyError, CodispatchError) as exc:
         # Input errors carry a message that names the value and the fix: show it, no traceback.
         print(f"codispatch {args.command}: error: {exc}", file=sys.stderr)
         return 2

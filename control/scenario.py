@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,14 @@ def site_tariffs_per_mwh(settings: Settings, index: pd.DatetimeIndex) -> pd.Data
     return pd.DataFrame({s.name: settings.region(s.region).tariff_on(index) for s in settings.sites}, index=index)
 
 
+@overload
+def site_supply_mw(
+    settings: Settings, index: pd.DatetimeIndex, clearsky: Literal[False] = False
+) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+@overload
+def site_supply_mw(
+    settings: Settings, index: pd.DatetimeIndex, clearsky: Literal[True]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]: ...
 def site_supply_mw(
     settings: Settings, index: pd.DatetimeIndex, clearsky: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -104,6 +113,7 @@ def region_carbon_intensity(settings: Settings, region: str, index: pd.DatetimeI
     factor_g_per_kwh = settings.region(region).emission_factor_kg_per_kwh * 1000.0
     if f.carbon == "china_model":
         scale = factor_g_per_kwh if f.china_scale_to_region_factor else None
+        assert f.china_data_dir is not None and f.china_weather_dir is not None  # validated by ForecastSettings
         return china_model_g_per_kwh(f.china_regions[region], f.china_data_dir, f.china_weather_dir, index, scale)
     if f.carbon == "electricitymaps":
         return electricitymaps_g_per_kwh(f.electricitymaps_files[region], index)
@@ -127,6 +137,7 @@ def grid_from_settings(settings: Settings, index: pd.DatetimeIndex) -> Composite
     background = None
     demand = read_demand(grid.china_data / "Hourly_demand_of_31_province_China_modified_V2.1.csv.gz") if grid.china_data else None
     if grid.background_profile == "province_demand":
+        assert demand is not None  # GridSettings requires china_data for this profile
         hours = hour_of_year(index)
         columns = {}
         for spec in specs:
@@ -140,6 +151,7 @@ def grid_from_settings(settings: Settings, index: pd.DatetimeIndex) -> Composite
                                      grid.vm_min_pu, grid.vm_max_pu)
     network = None
     if grid.network == "china":
+        assert grid.china_data is not None  # GridSettings requires it for network = 'china'
         china = build_china_grid(grid.china_data)
         unknown = {s: p for s, p in grid.site_provinces.items() if p not in china.bus_of}
         if unknown or set(grid.site_provinces) != set(settings.site_names):

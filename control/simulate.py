@@ -82,7 +82,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
         for attempt in range(grid_settings.max_resolves + 1):
             limits = scenario.grid.limits(forecast.index, forecast.green_mw) if forecast is not None else None
             started = time.perf_counter()
-            decision = policy.decide(state, forecast, limits)
+            decision = policy.decide(state, forecast, limits)  # type: ignore[arg-type]  # None only if needs_forecast is False
             decide_s += time.perf_counter() - started
             build_s += decision.build_s
             solve_s += decision.solve_s

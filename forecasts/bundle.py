@@ -30,7 +30,7 @@ def site_values(frame: pd.DataFrame, sites: list[str]) -> np.ndarray:
     """``frame[sites].to_numpy(float)``, without the column lookup when the columns already are
     ``sites`` in order (the usual case, and most of the cost for a one-hour frame)."""
     columns = frame.columns
-    if len(columns) == len(sites) and all(a == b for a, b in zip(columns, sites)):
+    if len(columns) == len(sites) and all(a == b for a, b in zip(columns, sites, strict=True)):
         return frame.to_numpy(dtype=float)
     return frame[sites].to_numpy(dtype=float)
 

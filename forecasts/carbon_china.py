@@ -29,7 +29,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from forecasts.quality import DataQualityError
@@ -91,7 +90,7 @@ def read_capacities(china_dir: Path) -> pd.DataFrame:
         frame = pd.read_csv(path)
         names = frame.iloc[:, 0].astype(str).str.replace(" ", "")
         total = frame.iloc[:, 1:].apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=1)
-        for province, value in zip(names, total):
+        for province, value in zip(names, total, strict=True):
             if province in by_name:
                 out.loc[by_name[province], tech] = float(value)
     return out

@@ -192,7 +192,7 @@ def calibrate(hourly: pd.DataFrame, capacity_mw: float, irradiance_columns: list
     cap_ac = float(hourly["p_mw"].quantile(0.999))
     temp = hourly["temp_air_c"].fillna(15.0)
     measured = hourly["p_mw"].to_numpy()
-    best = (np.inf, None)
+    best: tuple[float, tuple[float, float, float, float]] = (np.inf, (np.nan, np.nan, np.nan, np.nan))
     for lat in LATITUDES_DEG:
         pos = _solar(hourly.index, lat, lon, alt)
         clear = clearsky_ghi(hourly.index, lat, lon, alt)

@@ -4,7 +4,8 @@
 (supply split, location- and market-based emissions, 24/7 CFE), ``instruments`` checks
 contractual instruments against the Scope 2 quality criteria, ``checks`` proves conservation,
 ``avoided`` compares with the carbon-agnostic counterfactual, ``quality`` lists data-quality
-flags, ``report`` writes the HTML and CSV files.
+flags. Pure and low: it imports only settings, the domain and forecasts; the HTML and CSV files
+are written by :mod:`control.reporting.accounting_report`.
 """
 
 from control.accounting.factors import FactorSetError, FactorTable, read_factor_set

@@ -172,7 +172,7 @@ def _annual(path: Path, data: dict, regions: list[str], gas: str) -> dict[str, f
     bad = {k: v for k, v in factors.items() if not 0 < v <= MAX_FACTOR_T_PER_MWH}
     if bad:
         raise FactorSetError(f"factor set {path}: factors {bad} are outside (0, 2] {unit}; check the unit")
-    return {r: factors.get(r, default) for r in regions}
+    return {r: factors[r] if r in factors else float(default or 0.0) for r in regions}  # default is set when needed
 
 
 def _hourly(path: Path, data: dict, regions: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, tuple]:

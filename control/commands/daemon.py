@@ -7,7 +7,7 @@ import logging
 import signal
 from pathlib import Path
 
-from control.cli import CommandError
+from control.errors import CommandError
 from control.runtime.daemon import LeaseLost, start_daemon
 
 logger = logging.getLogger(__name__)

@@ -11,11 +11,12 @@ import pandas as pd
 from control.accounting.avoided import avoided_emissions
 from control.accounting.checks import conservation_checks, format_checks
 from control.accounting.from_run import ledger_for_run
-from control.accounting.from_store import store_run
+from control.accounting.from_store import frames_from_store
 from control.accounting.period import ReportInputError, empty_period, period_bounds, within
 from control.accounting.quality import data_quality_flags
-from control.accounting.report import STORE_BASIS, accounting_html, write_ledger_csv, write_page
+from control.reporting.accounting_report import STORE_BASIS, accounting_html, write_ledger_csv, write_page
 from control.settings import load_settings
+from control.store.report_rows import read_store
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.db:
         if args.out is None:
             raise ReportInputError(f"--db {args.db}: give the output directory with --out DIR")
-        stored = store_run(settings, args.db, args.start, args.end)
+        stored = frames_from_store(settings, read_store(args.db, args.start, args.end))
         dispatch, site_hour, label, out = stored.dispatch, stored.site_hour, "daemon", args.out
     else:
         dispatch, site_hour = _read_run(args.sim, args.policy, args.start, args.end)

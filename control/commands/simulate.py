@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
-from control.accounting.simulation import account_simulation
+from control.accounting.avoided import avoided_emissions
+from control.accounting.checks import conservation_checks, format_checks
+from control.accounting.from_run import ledger_for_run
+from control.accounting.quality import data_quality_flags
 from control.policies import POLICY_NAMES, check_policy_names, make_policy
+from control.reporting.accounting_report import accounting_html, write_ledger_csv
 from control.reporting.simulation_report import format_table, write_simulation_report
 from control.scenario import load_scenario
-from control.settings import load_settings
+from control.settings import Settings, load_settings
 from control.simulate import run_policy
 
 logger = logging.getLogger(__name__)
@@ -93,3 +98,35 @@ def _add_share_of_oracle_cut(policies: dict) -> None:
                             ("share_of_oracle_cut_executed", policies["oracle"]["emissions_tco2"])):
             cut = agnostic - oracle if oracle is not None else 0.0
             policies["mpc"][key] = (agnostic - mpc) / cut if cut > 0 else None
+
+
+LEDGER_POLICY = "mpc"
+BASELINE = "agnostic"
+
+
+def account_simulation(settings: Settings, scenario, runs: Mapping, summary: dict, out: Path) -> str:  # noqa: ANN001
+    """Write ``out/ledger/*.csv`` for the ``mpc`` run and return its HTML report section.
+
+    The counterfactual for avoided emissions is the ``agnostic`` run, simulated here on the same
+    scenario if it was not among the policies. Prints the conservation check (which includes
+    ``summary.json``'s ``emissions_tco2`` = the ledger's location-based total). Returns "" when no
+    ``mpc`` run was simulated.
+    """
+    if LEDGER_POLICY not in runs:
+        logger.info("no %s run: no carbon ledger written", LEDGER_POLICY)
+        return ""
+    run = runs[LEDGER_POLICY]
+    ledger = ledger_for_run(settings, run.dispatch, run.site_hour)
+    # only its energy and emissions count here: no AC check of the counterfactual's hours
+    baseline = runs.get(BASELINE) or run_policy(scenario, make_policy(BASELINE, settings), ac_check=False)
+    avoided = avoided_emissions(ledger, ledger_for_run(settings, baseline.dispatch, baseline.site_hour))
+    emissions = summary["policies"][LEDGER_POLICY]["emissions_tco2"]
+    checks = conservation_checks(ledger, emissions)
+    write_ledger_csv(ledger, out / "ledger", checks)
+    print(format_checks(checks))
+    if not checks["holds"].all():
+        logger.error("the ledger does not conserve energy or emissions; see the checks above")
+    flags = data_quality_flags(ledger, run.steps)
+    if settings.forecast.method != "perfect":
+        flags.append(f"dispatch decided on {settings.forecast.method} forecasts; the ledger uses the settled values")
+    return accounting_html(ledger, avoided, LEDGER_POLICY, emissions, flags)

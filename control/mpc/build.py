@@ -237,14 +237,14 @@ def build_lp(inp: MpcInputs, settings: MpcSettings, blocks: np.ndarray | None = 
     idx = define_variables(inp, blocks)
     col_lb, col_ub = define_bounds(inp, idx)
     c = define_objective(inp, idx, settings)
-    blocks, lows, highs, families = [], [], [], {}
+    mats, lows, highs, families = [], [], [], {}
     row = 0
     for name, define in CONSTRAINT_FAMILIES.items():
         a, lo, hi = define(inp, idx)
         families[name] = slice(row, row + a.shape[0])
         row += a.shape[0]
-        blocks.append(a)
+        mats.append(a)
         lows.append(lo)
         highs.append(hi)
-    a = sp.vstack(blocks, format="csc")
+    a = sp.vstack(mats, format="csc")
     return LinearProgram(c, col_lb, col_ub, a, np.concatenate(lows), np.concatenate(highs), idx, families)

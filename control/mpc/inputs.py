@@ -124,7 +124,7 @@ def build_inputs(
         export_limit_mw=(limits.export_limit_mw[sites].to_numpy().T.copy() if use_network
                          else np.full((len(sites), n_step), big)),
         ptdf=limits.ptdf if use_ptdf else None,
-        base_flow_mw=limits.base_flow_mw.to_numpy().T.copy() if use_ptdf else None,
+        base_flow_mw=limits.base_flow_mw.to_numpy().T.copy() if use_ptdf and limits.base_flow_mw is not None else None,
         branch_limit_mw=limits.branch_limit_mw if use_ptdf else None,
         current_site=current,
         tariff_per_mwh=state.tariffs_at(forecast.index),

@@ -67,7 +67,7 @@ def class_tags(job_numbers: np.ndarray, class_of_job: np.ndarray, n_class: int) 
 
 
 def _key(family: int, tag: np.ndarray, site: np.ndarray, hour: np.ndarray) -> np.ndarray:
-    key = np.int64(family)
+    key = np.asarray(family, dtype=np.int64)
     key = (key << _TAG_BITS) | np.asarray(tag, dtype=np.int64)
     key = (key << _SITE_BITS) | np.asarray(site, dtype=np.int64)
     return (key << _HOUR_BITS) | (np.asarray(hour, dtype=np.int64) % (1 << _HOUR_BITS))

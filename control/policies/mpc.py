@@ -62,7 +62,7 @@ class MpcPolicy:
         build_s = time.perf_counter() - started
         result = solve_lp(lp, time_limit_s=self.settings.solver_time_limit_s, solver=self.settings.solver, basis=basis,
                           return_basis=warm)
-        self._last = (result.basis, keys) if result.basis is not None else None
+        self._last = (result.basis, keys) if result.basis is not None and keys is not None else None
         flags: tuple[str, ...] = ()
         if result.x is None:
             logger.warning("MPC solve at %s ended %s; running deadline-critical jobs only", state.now, result.status)

@@ -91,6 +91,7 @@ class OraclePolicy:
         if inputs.n_job == 0:
             return StepDecision(allocation={}, status="no_jobs")
         class_of_job = np.array([self._class_of[j] for j in inputs.job_ids])
+        assert self._plan is not None  # solved on the first call
         class_first = self._plan[:, :, step] if step < self._plan.shape[2] else np.zeros(self._plan.shape[:2])
         first = disaggregate_first_step(inputs, class_of_job, class_first, site_slack_hours(inputs))
         decisions = round_first_step(inputs, first, self.settings.run_fraction_threshold)

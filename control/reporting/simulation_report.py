@@ -10,7 +10,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
 
 from control.reporting.png import png_base64  # noqa: E402
 from control.simulate import PolicyRun  # noqa: E402
@@ -30,10 +29,10 @@ SUMMARY_COLUMNS = [
 def format_table(summary: Mapping[str, Mapping[str, float]]) -> str:
     """Plain-text table of the main numbers per policy (for the terminal)."""
     widths = [max(len(label), 9) + 2 for _, label, _ in SUMMARY_COLUMNS]
-    header = f"{'policy':<12}" + "".join(f"{label:>{w}}" for (_, label, _), w in zip(SUMMARY_COLUMNS, widths))
+    header = f"{'policy':<12}" + "".join(f"{label:>{w}}" for (_, label, _), w in zip(SUMMARY_COLUMNS, widths, strict=True))
     lines = [header, "-" * len(header)]
     for name, numbers in summary.items():
-        cells = "".join(f"{fmt.format(numbers[key]):>{w}}" for (key, _, fmt), w in zip(SUMMARY_COLUMNS, widths))
+        cells = "".join(f"{fmt.format(numbers[key]):>{w}}" for (key, _, fmt), w in zip(SUMMARY_COLUMNS, widths, strict=True))
         lines.append(f"{name:<12}{cells}")
     return "\n".join(lines)
 
@@ -45,7 +44,8 @@ def energy_by_site_plot(run: PolicyRun) -> str:
     grid = frame.pivot(index="time", columns="site", values="grid_import_mw")
     sites = list(dict.fromkeys(frame["site"]))
     fig, axes = plt.subplots(2, 1, figsize=(12, 6.5), sharex=True)
-    colours = plt.get_cmap("tab10").colors
+    tab10 = plt.get_cmap("tab10")
+    colours = [tab10(i) for i in range(tab10.N)]
     axes[0].stackplot(green.index, [green[s] for s in sites], labels=sites, colors=colours[: len(sites)])
     axes[0].set_ylabel("green power used [MW]")
     axes[0].legend(loc="upper left", ncol=4, fontsize=8)

@@ -10,6 +10,7 @@ second daemon on the same database exits with a message naming the holder.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta, timezone
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def build_scheduler(settings: Settings, config_path: Path, holder: str,
     return scheduler
 
 
-def start_daemon(config_path: Path) -> tuple[BaseScheduler, object]:
+def start_daemon(config_path: Path) -> tuple[BaseScheduler, Callable[[], None]]:
     """Take the lease (or raise :class:`LeaseLost`), reconcile, and build the scheduler.
 
     Returns the scheduler and a function that gives the lease back (call it on shutdown)."""

@@ -7,7 +7,8 @@ the code can trust a :class:`Settings` object.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -297,8 +298,10 @@ class Settings(FrozenModel):
 
     def _carbon_source_covers_regions(self, region_names: list[str]) -> None:
         f = self.forecast
-        mapping = {"china_model": ("china_regions", f.china_regions),
-                   "electricitymaps": ("electricitymaps_files", f.electricitymaps_files)}.get(f.carbon)
+        tables: dict[str, tuple[str, Mapping[str, Any]]] = {
+            "china_model": ("china_regions", f.china_regions),
+            "electricitymaps": ("electricitymaps_files", f.electricitymaps_files)}
+        mapping = tables.get(f.carbon)
         if mapping is None:
             return
         key, table = mapping

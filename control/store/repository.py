@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy import insert as sa_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from control.store.engine import make_engine, migrate, with_retries
 from control.store.tables import (
@@ -263,7 +263,7 @@ class Store:
                     job.state = "held"
                     session.add(job)
             for row in planned.values():
-                job = session.get(JobRecord, row.job_id)
+                job = session.get(JobRecord, row.job_id)  # type: ignore[assignment]  # planned jobs are stored
                 done = min(job.remaining_gpu_h, row.gpus * throughput[row.site])
                 job.remaining_gpu_h = max(job.remaining_gpu_h - done, 0.0)
                 job.state = "done" if job.remaining_gpu_h <= 1e-6 else "running"
@@ -379,7 +379,7 @@ class Store:
         frame["tick_time"] = pd.to_datetime(frame["tick_time"], utc=True)
         return frame
 
-    def _frame(self, table: type) -> pd.DataFrame:
+    def _frame(self, table: type[SQLModel]) -> pd.DataFrame:
         def work(session: Session) -> pd.DataFrame:
             rows = [r.model_dump() for r in session.exec(select(table)).all()]
             return pd.DataFrame(rows, columns=list(table.model_fields))

@@ -98,7 +98,7 @@ def test_rounding_gives_whole_gangs_within_capacity() -> None:
     inp = _inputs(release_step=np.array([0, 0]))
     first = np.array([[6.0, 0.0], [4.0, 5.0]])
     decisions = round_first_step(inp, first, threshold=0.5)
-    for j, (s, gpus) in decisions.items():
+    for j, (_site, gpus) in decisions.items():
         assert gpus == inp.gpus[j]
     used = np.zeros(2)
     for s, gpus in decisions.values():

@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from control.settings import ConfigError, load_settings, parse_settings
 
@@ -21,7 +22,7 @@ def test_default_scenario_has_east_and_west_hubs(default_config: Path) -> None:
     assert all(s.weather_file.is_file() for s in settings.sites)
     assert settings.jobs.file.is_file()
     assert settings.scenario.start.utcoffset().total_seconds() == 0
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         settings.mpc.horizon_h = 3  # frozen
 
 

@@ -70,10 +70,10 @@ def test_windows_capacity_and_limits_hold(runs, policy) -> None:
     assert (d["time"] + pd.Timedelta(hours=1) <= d["deadline"]).all()
     assert (d["gpus_x"] == d["gpus_y"]).all()  # whole gang
     allowed = d[d["allowed_sites"] != ""]
-    assert all(site in spec.split(";") for site, spec in zip(allowed["site"], allowed["allowed_sites"]))
+    assert all(site in spec.split(";") for site, spec in zip(allowed["site"], allowed["allowed_sites"], strict=True))
     assert not d.duplicated(["time", "job_id"]).any()  # one site per job per hour
     gpus = d.groupby(["time", "site"])["gpus_x"].sum()
-    capacity = dict(zip(scenario.fleet.names, scenario.fleet.gpu_count))
+    capacity = dict(zip(scenario.fleet.names, scenario.fleet.gpu_count, strict=True))
     assert all(gpus.loc[t, s] <= capacity[s] for t, s in gpus.index)
     sh = run.site_hour
     np.testing.assert_allclose(sh["load_mw"], sh["green_used_mw"] + sh["grid_import_mw"], atol=1e-9)

@@ -31,7 +31,7 @@ def test_china_network_ptdf_matches_rundcpp(shared_data) -> None:
     hour = 4000
     injections = china.injections_mw(np.array([hour]))[0]
     demand = china.demand_mw.iloc[hour]
-    for province, bus in china.bus_of.items():
+    for province in china.bus_of:
         china.net.load.loc[china.net.load.name == f"demand:{province}", "p_mw"] = demand[province]
         china.net.sgen.loc[china.net.sgen.name == f"generation:{province}", "p_mw"] = (
             demand.sum() * china.generation_share[province]

@@ -81,7 +81,7 @@ def test_tick_is_finished_once(store_url, stores) -> None:
     intent = IntentRecord(key="k1", tick_time=T0, job_id="a", action="run", site="west", gpus=8, created_at=T0)
     store.write_plan(tick, plan, [intent], [])
     assert store.tick(T0).status == "planned" and [i.key for i in store.pending_intents()] == ["k1"]
-    with pytest.raises(Exception):  # the same intent key twice is refused by the primary key
+    with pytest.raises(Exception):  # noqa: B017  the same intent key twice is refused by the primary key
         store.write_plan(TickRecord(tick_time=T0 + timedelta(hours=1), status="planned", started_at=T0), [],
                          [IntentRecord(key="k1", tick_time=T0, job_id="a", action="run", created_at=T0)], [])
     assert store.tick(T0 + timedelta(hours=1)) is None  # and nothing of that transaction was kept
@@ -167,7 +167,7 @@ def test_settled_when_every_site_that_ran_is_measured(store_url, stores) -> None
     ledger = store.ledger()
     assert list(ledger["basis"]) == ["measured"] and ledger["facility_energy_mwh"].iloc[0] == pytest.approx(0.8)
     assert ledger["emissions_t"].iloc[0] == pytest.approx(0.6 * 500.0 / 1000.0, abs=1e-12)
-    with pytest.raises(Exception):  # a second booking of (hour, job) is refused, and nothing of it kept
+    with pytest.raises(Exception):  # noqa: B017  a second booking of (hour, job) is refused, and nothing of it kept
         store._run(lambda session: session.add(LedgerRecord(**ledger.iloc[0].drop("id").to_dict())))
     assert len(store.ledger()) == 1
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from control.accounting import plots
+from control.reporting import accounting_plots as plots
 from control.accounting.avoided import emission_unit
 from control.accounting.checks import conservation_checks, format_checks
 from control.accounting.ledger import Ledger
