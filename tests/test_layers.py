@@ -19,7 +19,7 @@ PACKAGES = ("control", "forecasts", "grid_models")
 FLOORS: list[set[str]] = [
     {"errors"},                                   # the project's error types; imports nothing
     {"settings"},                                 # validated, frozen configuration
-    {"fleet", "jobs", "workload"},                # the domain: sites, GPUs, jobs
+    {"fleet", "jobs", "workload", "decision"},    # the domain: sites, GPUs, jobs, a decided step
     {"accounting"},                               # pure booking rules, factors, checks
     {"scenario", "mpc", "store"},                 # inputs assembled; pure MPC; persistence
     {"policies"},                                 # decide one step (baselines, MPC, oracle)

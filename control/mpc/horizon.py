@@ -17,7 +17,7 @@ from control.fleet import FleetState
 from control.mpc.classes import class_keys
 from control.mpc.extract import Plan
 from control.mpc.inputs import MpcInputs, build_inputs
-from control.policies.base import StepDecision
+from control.decision import StepDecision
 from forecasts.bundle import ForecastBundle
 from grid_models.limits import GridLimits
 

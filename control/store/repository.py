@@ -430,7 +430,7 @@ def _add_jobs(session: Session, jobs: pd.DataFrame, now: datetime) -> int:
 
 def _insert(session: Session, table: type, rows: list[dict]) -> None:
     """One multi-row INSERT in the session's transaction."""
-    session.connection().execute(sa_insert(table.__table__), rows)  # type: ignore[attr-defined]
+    session.connection().execute(sa_insert(table.__table__), rows)
 
 
 def _records(frame: pd.DataFrame, **constant: object) -> list[dict]:
