@@ -20,7 +20,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from control.fleet import FleetState
-from control.policies import Policy
+from control.policies import Policy, make_policy
 from control.policies.base import StepDecision
 from control.scenario import Scenario
 from forecasts.bundle import rows_on, site_values
@@ -305,3 +305,52 @@ def _finite_max(steps: pd.DataFrame, column: str) -> float:
 def _finite_min(steps: pd.DataFrame, column: str) -> float:
     values = steps[column].dropna() if column in steps else pd.Series(dtype=float)
     return float(values.min()) if len(values) else float("nan")
+
+
+def simulate_policies(settings, scenario: Scenario, names: list[str], progress: bool = False) -> dict[str, PolicyRun]:  # noqa: ANN001
+    """Run each named policy over the scenario (what ``codispatch simulate`` and a sweep run)."""
+    policies = [make_policy(name, settings, scenario) for name in names]
+    runs: dict[str, PolicyRun] = {}
+    for policy in policies:
+        runs[policy.name] = run_policy(scenario, policy, progress=progress)
+        bound = getattr(policy, "bound_emissions_t", None)
+        if bound is not None:
+            runs[policy.name].summary["emissions_lp_bound_tco2"] = bound
+    return runs
+
+
+def simulation_summary(settings, scenario: Scenario, days: int, runs: dict[str, PolicyRun]) -> dict:  # noqa: ANN001
+    """The ``summary.json`` of a simulation: the scenario and each policy's figures."""
+    summary = {
+        "scenario": settings.scenario.name,
+        "days": days,
+        "sites": len(settings.sites),
+        "jobs": len(scenario.jobs),
+        "start": scenario.index[0].isoformat(),
+        "forecast": settings.forecast.method,
+        "policies": {name: r.summary for name, r in runs.items()},
+    }
+    _add_share_of_oracle_cut(summary["policies"])
+    return summary
+
+
+def finite_json(value):  # noqa: ANN001, ANN201
+    """JSON has no NaN: numbers that could not be computed (e.g. no AC check ran) become null."""
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _add_share_of_oracle_cut(policies: dict) -> None:
+    """(agnostic - mpc) / (agnostic - oracle) emissions, when all three ran: against the oracle's
+    LP bound (``share_of_oracle_cut``, conservative: the bound has fractional gangs) and against
+    the oracle's executed whole-gang plan (``share_of_oracle_cut_executed``)."""
+    if {"agnostic", "mpc", "oracle"} <= set(policies):
+        agnostic = policies["agnostic"]["emissions_tco2"]
+        mpc = policies["mpc"]["emissions_tco2"]
+        for key, oracle in (("share_of_oracle_cut", policies["oracle"].get("emissions_lp_bound_tco2")),
+                            ("share_of_oracle_cut_executed", policies["oracle"]["emissions_tco2"])):
+            cut = agnostic - oracle if oracle is not None else 0.0
+            policies["mpc"][key] = (agnostic - mpc) / cut if cut > 0 else None

@@ -25,6 +25,7 @@ import pandapower as pp
 
 from forecasts.bundle import rows_on
 from grid_models.limits import AcCheck, GridLimits
+from grid_models.newton import NewtonFlow
 from grid_models.ptdf import run_ac
 
 logger = logging.getLogger(__name__)
@@ -116,15 +117,48 @@ class SiteConnectionGrid:
         self.vm_min_pu, self.vm_max_pu = vm_min_pu, vm_max_pu
         self.derating = {s: 1.0 for s in self.sites}
         """Per-site factor <= 1 on the linear import limit, lowered when an AC check found overloads."""
-        self.net = pp.create_empty_network(name="site-connections")
+        self._net = pp.create_empty_network(name="site-connections")
+        self._unwritten: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        """(load, background, green) of the last check when only the numpy flow saw them."""
         self._elements = {s.site: self._add_connection(s) for s in specs}
         self._element_arrays = {
             kind: np.array([self._elements[site][kind] for site in self.sites])
             for kind in ("load", "background", "green")
         } | {"tan_phi": np.array([math.tan(math.acos(self.specs[site].power_factor)) for site in self.sites])}
+        net = self._net
+        self._load_rows = net.load.index.get_indexer(self._element_arrays["load"])
+        self._background_rows = net.load.index.get_indexer(self._element_arrays["background"])
+        self._green_rows = net.sgen.index.get_indexer(self._element_arrays["green"])
+        self._load_tan_phi = np.zeros(len(net.load))
+        self._load_tan_phi[self._load_rows] = self._element_arrays["tan_phi"]
+        self._load_tan_phi[self._background_rows] = self._element_arrays["tan_phi"]
+        self._constant_background = np.array([self.specs[s].background_load_mw for s in self.sites], dtype=float)
+        self._branch_names = np.asarray([f"trafo:{n}" for n in net.trafo.name] + [f"line:{n}" for n in net.line.name])
+        self._branch_ratings_mva = np.concatenate([
+            net.trafo.sn_mva.to_numpy(),
+            np.sqrt(3) * net.bus.loc[net.line.from_bus, "vn_kv"].to_numpy() * net.line.max_i_ka.to_numpy()])
+        self._newton: NewtonFlow | None = None
+        """Newton-Raphson on the admittances of the last converged pandapower run (see ac_check)."""
+
+    @property
+    def net(self) -> pp.pandapowerNet:
+        """The pandapower net of all connections, its loads and generation those of the last AC check."""
+        if self._unwritten is not None:
+            self._write(*self._unwritten)
+        return self._net
+
+    def _write(self, load_mw: np.ndarray, background_mw: np.ndarray, green_mw: np.ndarray) -> None:
+        # one vectorised write per column (pandas .loc per element costs more than the power flow)
+        net, el = self._net, self._element_arrays
+        net.load.loc[el["load"], "p_mw"] = load_mw
+        net.load.loc[el["load"], "q_mvar"] = load_mw * el["tan_phi"]
+        net.load.loc[el["background"], "p_mw"] = background_mw
+        net.load.loc[el["background"], "q_mvar"] = background_mw * el["tan_phi"]
+        net.sgen.loc[el["green"], "p_mw"] = green_mw
+        self._unwritten = None
 
     def _add_connection(self, spec: ConnectionSpec) -> dict[str, int]:
-        net = self.net
+        net = self._net
         hv = pp.create_bus(net, vn_kv=spec.hv_kv, name=f"{spec.site}:hv")
         mv = pp.create_bus(net, vn_kv=spec.mv_kv, name=f"{spec.site}:mv")
         site = pp.create_bus(net, vn_kv=spec.mv_kv, name=f"{spec.site}:site")
@@ -176,26 +210,35 @@ class SiteConnectionGrid:
         """AC power flow of all connections with the committed load and the green power injected.
 
         ``green_mw`` is the renewable power actually produced (used on site plus exported, i.e.
-        after curtailment).
+        after curtailment). The first check runs pandapower; later ones run the same
+        Newton-Raphson on its admittances (:class:`grid_models.newton.NewtonFlow`, ~20x cheaper),
+        and fall back to pandapower's retries when that does not converge.
         """
-        net = self.net
-        el = self._element_arrays
-        background = self._background(pd.DatetimeIndex([time])).iloc[0].to_numpy(dtype=float)
-        p = load_mw.reindex(self.sites, fill_value=0.0).to_numpy(dtype=float)
-        # one vectorised write per column (pandas .loc per element costs more than the power flow)
-        net.load.loc[el["load"], "p_mw"] = p
-        net.load.loc[el["load"], "q_mvar"] = p * el["tan_phi"]
-        net.load.loc[el["background"], "p_mw"] = background
-        net.load.loc[el["background"], "q_mvar"] = background * el["tan_phi"]
-        net.sgen.loc[el["green"], "p_mw"] = green_mw.reindex(self.sites, fill_value=0.0).to_numpy(dtype=float)
-        flow = run_ac(net)
+        net = self._net
+        background = self._background_at(time)
+        p = _site_array(load_mw, self.sites)
+        green = _site_array(green_mw, self.sites)
+        flow = None
+        if self._newton is not None:
+            load_p = np.zeros(len(net.load))
+            load_p[self._load_rows] = p
+            load_p[self._background_rows] = background
+            load_q = load_p * self._load_tan_phi
+            sgen_p = np.zeros(len(net.sgen))
+            sgen_p[self._green_rows] = green
+            flow = self._newton.solve(self._newton.s_bus(load_p, load_q, sgen_p))
+            self._unwritten = (p, background, green)  # written into the net only if someone reads it
+            if not flow.converged:
+                flow = None  # pandapower's retries (auto, dc, flat start) decide
+        if flow is None:
+            self._write(p, background, green)
+            flow = run_ac(net, numba=False)  # rare: not worth numba's compile time
+            self._newton = NewtonFlow(net) if flow.converged else None
         if not flow.converged:
             return AcCheck(False, float("nan"), float("nan"), float("nan"), float("nan"), (),
                            f"AC power flow of the site connections at {time} did not converge; tried {flow.tried}")
         loading = np.concatenate([flow.trafo_loading_pct, flow.line_loading_pct])
-        names = [f"trafo:{n}" for n in net.trafo.name] + [f"line:{n}" for n in net.line.name]
-        ratings = np.concatenate([net.trafo.sn_mva.to_numpy(),
-                                  np.sqrt(3) * net.bus.loc[net.line.from_bus, "vn_kv"].to_numpy() * net.line.max_i_ka.to_numpy()])
+        names, ratings = self._branch_names, self._branch_ratings_mva
         over = loading > self.max_loading_pct + 1e-6
         vm = flow.vm_pu
         return AcCheck(
@@ -204,5 +247,23 @@ class SiteConnectionGrid:
             min_voltage_pu=float(vm.min()),
             max_voltage_pu=float(vm.max()),
             violation_mw=float(((loading[over] - self.max_loading_pct) / 100.0 * ratings[over]).sum()),
-            overloaded=tuple(np.asarray(names)[over]),
+            overloaded=tuple(names[over]),
         )
+
+    def _background_at(self, time: pd.Timestamp) -> np.ndarray:
+        """Background load of each site in one hour [MW]."""
+        if self.background_mw is None:
+            return self._constant_background
+        frame = self.background_mw
+        row = frame.index.searchsorted(time)
+        if row < len(frame) and frame.index[row] == time and list(frame.columns) == self.sites:
+            return frame.iloc[row].to_numpy(dtype=float)
+        return self._background(pd.DatetimeIndex([time])).iloc[0].to_numpy(dtype=float)
+
+
+def _site_array(values: pd.Series, sites: list[str]) -> np.ndarray:
+    """``values`` per site in ``sites`` order (0 for a missing site), without a reindex when the
+    series already has that index."""
+    if len(values) == len(sites) and all(a == b for a, b in zip(values.index, sites)):
+        return values.to_numpy(dtype=float)
+    return values.reindex(sites, fill_value=0.0).to_numpy(dtype=float)

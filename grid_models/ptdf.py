@@ -128,27 +128,29 @@ class AcFlow:
     vm_pu: np.ndarray
 
 
-def run_ac(net: pp.pandapowerNet) -> AcFlow:
+def run_ac(net: pp.pandapowerNet, numba: bool = True) -> AcFlow:
     """Newton-Raphson AC power flow with retries (pandapower, numba-compiled Jacobian).
 
     pandapower runs with ``only_v_results``: it solves the voltages and skips filling its
     ``res_*`` tables (most of a small net's run time); branch loadings are computed here from the
     voltages and pandapower's own branch admittances, the way pandapower does (current-based
     loading, ``df`` and ``parallel`` included; tests compare them with a full ``runpp`` to 1e-6 %).
-    ``net.res_*`` tables are therefore *not* current after this call.
+    ``net.res_*`` tables are therefore *not* current after this call. ``numba=False`` skips
+    numba's one-off compilation of the Jacobian (~6 s), for callers that run pandapower rarely
+    (the site connections: :class:`grid_models.newton.NewtonFlow` does their hourly checks).
     """
     tried = []
     if net.get("converged", False) and net.get("_options", {}).get("only_v_results") and "internal" in net.get("_ppc", {}):
         # the first run stores pandapower's internal variables, later ones reuse them
         tried.append("recycled from the previous converged run")
-        pp.runpp(net, numba=True, recycle=RECYCLE, only_v_results=True)
+        pp.runpp(net, numba=numba, recycle=RECYCLE, only_v_results=True)
         if net._ppc["success"]:
             return _flow_from_voltages(net, "; ".join(tried))
         net["converged"] = False
     for options in AC_ATTEMPTS:
         tried.append(", ".join(f"{k}={v}" for k, v in options.items()))
         try:
-            pp.runpp(net, numba=True, only_v_results=True, **options)
+            pp.runpp(net, numba=numba, only_v_results=True, **options)
             return _flow_from_voltages(net, "; ".join(tried))
         except pp.LoadflowNotConverged:
             continue

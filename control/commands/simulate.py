@@ -17,7 +17,7 @@ from control.reporting.accounting_report import accounting_html, write_ledger_cs
 from control.reporting.simulation_report import format_table, write_simulation_report
 from control.scenario import load_scenario
 from control.settings import Settings, load_settings
-from control.simulate import run_policy
+from control.simulate import finite_json, run_policy, simulate_policies, simulation_summary
 
 logger = logging.getLogger(__name__)
 
@@ -49,25 +49,10 @@ def run(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.policies.split(",") if n.strip()]
     check_policy_names(names)  # before any work
     scenario = load_scenario(settings, args.days)
-    policies = [make_policy(name, settings, scenario) for name in names]
-    runs = {}
-    for policy in policies:
-        runs[policy.name] = run_policy(scenario, policy, progress=not args.no_progress)
-        bound = getattr(policy, "bound_emissions_t", None)
-        if bound is not None:
-            runs[policy.name].summary["emissions_lp_bound_tco2"] = bound
-    summary = {
-        "scenario": settings.scenario.name,
-        "days": args.days,
-        "sites": len(settings.sites),
-        "jobs": len(scenario.jobs),
-        "start": scenario.index[0].isoformat(),
-        "forecast": settings.forecast.method,
-        "policies": {name: r.summary for name, r in runs.items()},
-    }
-    _add_share_of_oracle_cut(summary["policies"])
+    runs = simulate_policies(settings, scenario, names, progress=not args.no_progress)
+    summary = simulation_summary(settings, scenario, args.days, runs)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.json").write_text(json.dumps(_finite(summary), indent=2) + "\n", encoding="utf-8")
+    (args.out / "summary.json").write_text(json.dumps(finite_json(summary), indent=2) + "\n", encoding="utf-8")
     for name, r in runs.items():
         r.site_hour.to_csv(args.out / f"site_hour_{name}.csv", index=False)
         r.dispatch.to_csv(args.out / f"dispatch_{name}.csv", index=False)
@@ -76,28 +61,6 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(summary["policies"]))
     print(f"\nwrote {args.out / 'summary.json'} and {report}")
     return 0
-
-
-def _finite(value):
-    """JSON has no NaN: numbers that could not be computed (e.g. no AC check ran) become null."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
-def _add_share_of_oracle_cut(policies: dict) -> None:
-    """(agnostic - mpc) / (agnostic - oracle) emissions, when all three ran: against the oracle's
-    LP bound (``share_of_oracle_cut``, conservative: the bound has fractional gangs) and against
-    the oracle's executed whole-gang plan (``share_of_oracle_cut_executed``)."""
-    if {"agnostic", "mpc", "oracle"} <= set(policies):
-        agnostic = policies["agnostic"]["emissions_tco2"]
-        mpc = policies["mpc"]["emissions_tco2"]
-        for key, oracle in (("share_of_oracle_cut", policies["oracle"].get("emissions_lp_bound_tco2")),
-                            ("share_of_oracle_cut_executed", policies["oracle"]["emissions_tco2"])):
-            cut = agnostic - oracle if oracle is not None else 0.0
-            policies["mpc"][key] = (agnostic - mpc) / cut if cut > 0 else None
 
 
 LEDGER_POLICY = "mpc"
