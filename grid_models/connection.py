@@ -264,6 +264,6 @@ class SiteConnectionGrid:
 def _site_array(values: pd.Series, sites: list[str]) -> np.ndarray:
     """``values`` per site in ``sites`` order (0 for a missing site), without a reindex when the
     series already has that index."""
-    if len(values) == len(sites) and all(a == b for a, b in zip(values.index, sites)):
+    if len(values) == len(sites) and all(a == b for a, b in zip(values.index, sites, strict=False)):
         return values.to_numpy(dtype=float)
     return values.reindex(sites, fill_value=0.0).to_numpy(dtype=float)

@@ -179,7 +179,7 @@ def run_sweep(plan: SweepPlan, out_dir: Path, scheduler: str | None = None, work
             run = by_key[future.key]
             if future.status == "error":
                 exc = future.exception()
-                record = {"scenario_id": run.scenario.scenario_id, "key": run.key, "status": "failed",
+                record: dict[str, Any] = {"scenario_id": run.scenario.scenario_id, "key": run.key, "status": "failed",
                           "error": f"{type(exc).__name__}: {exc}"}
             else:
                 record = future.result()

@@ -173,11 +173,11 @@ def _assignments(spec: dict[str, Any], sweep_file: Path) -> list[dict[str, Any]]
         raise SweepError(f"{sweep_file}: [list] keys need lists of one common length (they are zipped); lengths {lengths}")
     n_list = next(iter(lengths.values())) if listed else 1
     list_rows = [{key: listed[key][i] for key in listed} for i in range(n_list)]
-    sample_rows = _samples(spec.get("sample"), sweep_file) if "sample" in spec else [{}]
+    sample_rows = _samples(spec["sample"], sweep_file) if "sample" in spec else [{}]
     repeated = (set(grid) & set(listed)) | ((set(grid) | set(listed)) & set(sample_rows[0]))
     if repeated:
         raise SweepError(f"{sweep_file}: keys {sorted(repeated)} are swept in more than one table; keep each key in one")
-    return [{**g, **l, **s} for g in grid_rows for l in list_rows for s in sample_rows]
+    return [{**g, **z, **r} for g in grid_rows for z in list_rows for r in sample_rows]
 
 
 def _samples(sample: dict[str, Any], sweep_file: Path) -> list[dict[str, Any]]:

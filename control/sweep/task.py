@@ -32,7 +32,7 @@ def code_version() -> str:
 
     digest = hashlib.sha256()
     for package in _SOURCE_PACKAGES:
-        root = Path(importlib.import_module(package).__file__).parent
+        root = Path(str(importlib.import_module(package).__file__)).parent
         for path in sorted(root.rglob("*.py")):
             digest.update(str(path.relative_to(root.parent)).encode())
             digest.update(path.read_bytes())

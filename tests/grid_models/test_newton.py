@@ -26,7 +26,7 @@ def test_newton_checks_equal_pandapower_over_many_hours() -> None:
     rng = np.random.default_rng(7)
     time = pd.Timestamp("2023-07-03", tz="UTC")
     used_newton = overloaded_hours = 0
-    for hour in range(60):
+    for _hour in range(60):
         load = pd.Series(rng.uniform(0.0, 12.0, len(SITES)), index=SITES)
         green = pd.Series(rng.uniform(0.0, 6.0, len(SITES)), index=SITES)
         used_newton += fast._newton is not None
