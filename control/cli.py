@@ -2,39 +2,113 @@
 
 Each sub-command lives in its own module under :mod:`control.commands` and exposes
 ``register(subparsers)``; this module discovers them, so adding a command touches no shared file.
-Logging is configured here and only here.
+Only the module of the command being run is imported: the others are listed from their source
+(the ``add_parser("name", help=...)`` call in ``register``), so ``codispatch --help`` and a
+light command do not pay for numpy, pandas, pvlib or pandapower. Logging is configured here and
+only here.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import logging
 import pkgutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from control import commands
 from control.errors import CodispatchError, CommandError
 
-__all__ = ["CommandError", "build_parser", "main"]  # CommandError re-exported for older imports
+__all__ = ["CommandError", "build_parser", "main", "parse_time_flag"]  # CommandError re-exported for older imports
 
 logger = logging.getLogger(__name__)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def parse_time_flag(text: str, flag: str = "--at"):  # noqa: ANN201 - pandas imported on demand
+    """A command-line time: ISO 8601 with a UTC offset, as a UTC ``pd.Timestamp``.
+
+    Raises ValueError naming the flag and the fix for words (``now``), bad syntax and naive times.
+    """
+    import re
+
+    import pandas as pd
+
+    example = "2023-07-03T08:00:00Z"
+    if not re.match(r"^\s*\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"{flag} {text!r} is not an ISO 8601 time; write e.g. {example} (omit {flag} for now)")
+    try:
+        stamp = pd.Timestamp(text.strip())
+    except ValueError:
+        raise ValueError(f"{flag} {text!r} is not an ISO 8601 time; write e.g. {example}") from None
+    if stamp.tzinfo is None:
+        raise ValueError(f"{flag} {text!r} has no UTC offset; append 'Z' (UTC) or an offset such as '+08:00'")
+    return stamp.tz_convert("UTC")
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the module of the command it names is imported."""
     parser = argparse.ArgumentParser(
         prog="codispatch",
         description="Green compute-power co-dispatch of deferrable AI-training jobs.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        register = getattr(module, "register", None)
+    index, unlisted = _command_index()
+    wanted = None if argv is None else next((a for a in argv if not a.startswith("-")), None)
+    if argv is None:
+        load = sorted({module for module, _ in index.values()} | set(unlisted))
+    else:
+        load = sorted(set(unlisted) | ({index[wanted][0]} if wanted in index else set()))
+    for name in load:
+        register = getattr(importlib.import_module(f"{commands.__name__}.{name}"), "register", None)
         if register is not None:
             register(subparsers)
+    for command, (_module, help_text) in sorted(index.items()):
+        if command not in subparsers.choices:
+            subparsers.add_parser(command, help=help_text, add_help=False)  # listed, loaded when run
     return parser
+
+
+def _command_index() -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """``{command: (module, help)}`` read from each command module's ``register`` source, and the
+    modules whose commands cannot be read that way (they are imported)."""
+    index: dict[str, tuple[str, str]] = {}
+    unlisted: list[str] = []
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        path = Path(commands.__path__[0]) / f"{info.name}.py"
+        found = _registered(path) if path.is_file() else None
+        if found is None:
+            unlisted.append(info.name)
+            continue
+        for command, help_text in found:
+            index[command] = (info.name, help_text)
+    return index, unlisted
+
+
+def _registered(path: Path) -> list[tuple[str, str]] | None:
+    """``(name, help)`` of each ``<subparsers>.add_parser("name", help="...")`` in ``register``;
+    None when ``register`` has none with literal arguments."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "register" and node.args.args:
+            receiver = node.args.args[0].arg
+            found = []
+            for call in ast.walk(node):
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                        and call.func.attr == "add_parser" and isinstance(call.func.value, ast.Name)
+                        and call.func.value.id == receiver and call.args
+                        and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+                    help_node = next((k.value for k in call.keywords if k.arg == "help"), None)
+                    help_text = help_node.value if isinstance(help_node, ast.Constant) else ""
+                    found.append((call.args[0].value, str(help_text)))
+            return found or None
+    return None
 
 
 def configure_logging(verbosity: int) -> None:
@@ -45,7 +119,8 @@ def configure_logging(verbosity: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     try:

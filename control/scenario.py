@@ -20,7 +20,7 @@ from forecasts.as_issued import AsIssuedForecastProvider
 from forecasts.carbon_sources import china_model_g_per_kwh, electricitymaps_g_per_kwh
 from forecasts.provider import PerfectForecastProvider
 from forecasts.solar import PvPlant, clearsky_weather, pv_power_mw
-from forecasts.weather import read_epw, weather_on_index
+from forecasts.weather import location_mismatch, read_epw, weather_on_index
 from forecasts.wind import WindFarm, wind_power_mw
 from grid_models.china import build_china_grid, read_demand
 from grid_models.composite import CompositeGrid
@@ -66,7 +66,13 @@ def site_supply_mw(
     ``clearsky`` also each plant's clear-sky PV power (what as-issued PV forecasts scale)."""
     pv, wind, pv_clear = {}, {}, {}
     for site in settings.sites:
-        weather = weather_on_index(read_epw(site.weather_file), index)
+        if site.weather_file is None:  # no own PV or wind (settings enforce it): no weather needed
+            pv[site.name] = wind[site.name] = pv_clear[site.name] = pd.Series(0.0, index=index)
+            continue
+        year = read_epw(site.weather_file)
+        for message in location_mismatch(year, site.lat, site.lon, site.weather_file):
+            logger.warning("site %s: %s", site.name, message)
+        weather = weather_on_index(year, index)
         plant = PvPlant(site.lat, site.lon, site.altitude_m, site.pv_capacity_mw, site.pv_tilt_deg,
                         site.pv_azimuth_deg, site.pv_dc_ac_ratio)
         pv[site.name] = pv_power_mw(plant, weather)

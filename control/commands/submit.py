@@ -70,15 +70,9 @@ def run(args: argparse.Namespace) -> int:
 def _clock(at: str | None) -> pd.Timestamp:
     import pandas as pd
 
-    if at is None:
-        return pd.Timestamp(datetime.now(UTC))
-    try:
-        stamp = pd.Timestamp(at)
-    except ValueError:
-        raise ValueError(f"--at {at!r} is not an ISO 8601 time; write e.g. 2023-07-03T08:00:00Z") from None
-    if stamp.tzinfo is None:
-        raise ValueError(f"--at {at!r} has no UTC offset; append 'Z' or an offset such as '+08:00'")
-    return stamp.tz_convert("UTC")
+    from control.cli import parse_time_flag
+
+    return pd.Timestamp(datetime.now(UTC)) if at is None else parse_time_flag(at)
 
 
 def _submit_together(settings: Settings, args: argparse.Namespace, now: pd.Timestamp,

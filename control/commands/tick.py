@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from control.cli import parse_time_flag
 from control.errors import CommandError
 from control.runtime.tick import run_tick
 from control.runtime.wiring import holder_is_gone, lease_holder, make_adapter, open_store
@@ -27,9 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    at = pd.Timestamp(args.at) if args.at else pd.Timestamp(now_utc())
-    if at.tzinfo is None:
-        raise ValueError(f"--at {args.at!r} has no UTC offset; write e.g. '{args.at}Z'")
+    at = parse_time_flag(args.at) if args.at else pd.Timestamp(now_utc())
     store = open_store(settings)
     holder = lease_holder("tick")
     acquired, current, until = store.acquire_lease(holder, settings.runtime.lease_s, now_utc(), is_stale=holder_is_gone)

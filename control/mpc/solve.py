@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -74,8 +78,7 @@ def solve_lp(lp: LinearProgram, time_limit_s: float = 60.0, solver: str = "auto"
             solver = "ipm" if n_col >= AUTO_IPM_MIN_COLUMNS else "simplex"
     if solver != "simplex":
         basis = None  # the interior point starts cold
-    h = highspy.Highs()
-    h.silent()
+    h = new_highs()
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("solver", solver)
     model = highspy.HighsLp()
@@ -114,6 +117,38 @@ def solve_lp(lp: LinearProgram, time_limit_s: float = 60.0, solver: str = "auto"
     logger.debug("HiGHS %s in %.3f s (%d cols, %d rows)", status, elapsed, model.num_col_, model.num_row_)
     return SolveResult(status, x, objective, elapsed, int(info.simplex_iteration_count),
                        h.modelStatusToString(model_status), optimal_basis)
+
+
+_BANNER_LOCK = threading.Lock()
+_banner_done = False
+
+
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS instance. HiGHS writes its banner to file descriptor 1 (stdout) when the
+    first instance of a process is made, before any option can silence it: that one is made with
+    stdout pointed at a temporary file, and the banner goes to this module's log (DEBUG), so
+    ``tick`` and the daemon print only their own output."""
+    global _banner_done
+    with _BANNER_LOCK:
+        if _banner_done:
+            h = highspy.Highs()
+        else:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            with tempfile.TemporaryFile() as capture:
+                os.dup2(capture.fileno(), 1)
+                try:
+                    h = highspy.Highs()
+                finally:
+                    os.dup2(saved, 1)
+                    os.close(saved)
+                capture.seek(0)
+                banner = capture.read().decode("utf-8", "replace").strip()
+            _banner_done = True
+            if banner:
+                logger.debug("HiGHS: %s", banner.replace("\n", " | "))
+    h.silent()
+    return h
 
 
 _STATUS_ENUM = [highspy.HighsBasisStatus(k) for k in range(5)]

@@ -47,14 +47,16 @@ def parse_settings(data: dict[str, Any], base_dir: Path | None = None, source: s
     try:
         return Settings.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, source)) from None
+        raise ConfigError(_explain(exc, source, data)) from None
 
 
-def _explain(exc: ValidationError, source: str) -> str:
-    """Turn pydantic's report into lines naming the key, the value and the fix."""
+def _explain(exc: ValidationError, source: str, data: Any = None) -> str:
+    """Turn pydantic's report into lines naming the key (list items by their ``name``), the value
+    and the fix; no pydantic internals (``Value error,``, empty locations, nested inputs)."""
     lines = [f"{source}: {exc.error_count()} problem(s) in the configuration:"]
     for error in exc.errors():
-        loc = ".".join(str(part) for part in error["loc"])
+        loc = _location(error["loc"], data)
+        message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if error["type"] == "extra_forbidden":
             valid = _valid_keys(Settings, error["loc"][:-1])
             lines.append(
@@ -63,11 +65,27 @@ def _explain(exc: ValidationError, source: str) -> str:
             )
         elif error["type"] == "missing":
             lines.append(f"  - {loc}: required key is missing; add it")
+        elif not loc or isinstance(error.get("input"), dict | list):
+            lines.append(f"  - {loc + ': ' if loc else ''}{message}")
         else:
-            value = error.get("input")
-            shown = repr(value) if not isinstance(value, dict) else "{...}"
-            lines.append(f"  - {loc} = {shown}: {error['msg']}")
+            lines.append(f"  - {loc} = {error.get('input')!r}: {message}")
     return "\n".join(lines)
+
+
+def _location(loc: tuple[Any, ...], data: Any) -> str:
+    """``sites["shanghai"].pue`` for pydantic's ``sites.0.pue`` (``sites[#1]`` when unnamed)."""
+    text = ""
+    current = data
+    for part in loc:
+        if isinstance(part, int):
+            item = current[part] if isinstance(current, list) and -len(current) <= part < len(current) else None
+            name = item.get("name") if isinstance(item, dict) else None
+            text += f"[{name!r}]".replace("'", '"') if isinstance(name, str) and name else f"[#{part + 1}]"
+            current = item
+        else:
+            text += f".{part}" if text else str(part)
+            current = current.get(part) if isinstance(current, dict) else None
+    return text
 
 
 def _valid_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

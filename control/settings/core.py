@@ -141,14 +141,24 @@ class SiteSettings(FrozenModel):
     """Turbine type from windpowerlib's bundled library."""
     wind_hub_height_m: float = Field(default=120.0, gt=10)
     wind_farm_efficiency: float = Field(default=0.9, gt=0, le=1)
-    weather_file: ConfigPath
-    """EPW weather file (plain or .gz) of the nearest station."""
+    weather_file: ConfigPath | None = None
+    """EPW weather file (plain or .gz) of the nearest station; needed only with PV or wind."""
     connection: ConnectionSettings
+
+    @model_validator(mode="after")
+    def _weather_for_renewables(self) -> SiteSettings:
+        if self.weather_file is None and (self.pv_capacity_mw > 0 or self.wind_capacity_mw > 0):
+            raise ValueError(
+                f"site {self.name!r} has pv_capacity_mw={self.pv_capacity_mw} and wind_capacity_mw="
+                f"{self.wind_capacity_mw} but no weather_file; give the EPW file of the nearest station "
+                "(or set both capacities to 0 for a site without own renewables)"
+            )
+        return self
 
     @field_validator("weather_file")
     @classmethod
     def _exists(cls, value):  # noqa: ANN001, ANN206 - pydantic signature
-        if not value.exists():
+        if value is not None and not value.exists():
             raise ValueError(
                 f"weather file {value} does not exist; give the path of an EPW file "
                 "(absolute, or relative to the config file)"

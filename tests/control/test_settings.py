@@ -32,14 +32,14 @@ def test_unknown_key_names_the_key_and_the_valid_ones(default_config: Path) -> N
     with pytest.raises(ConfigError) as info:
         parse_settings(data, base_dir=default_config.parent)
     message = str(info.value)
-    assert "sites.0.pv_capacity_kw" in message
+    assert 'sites["shanghai"].pv_capacity_kw' in message  # the site by name, not index
     assert "pv_capacity_mw" in message  # the valid keys are listed
 
 
 def test_negative_capacity_is_rejected(default_config: Path) -> None:
     data = _default_dict(default_config)
     data["sites"][2]["wind_capacity_mw"] = -5
-    with pytest.raises(ConfigError, match=r"sites\.2\.wind_capacity_mw = -5.*greater than or equal to 0"):
+    with pytest.raises(ConfigError, match=r'sites\["[a-z_]+"\]\.wind_capacity_mw = -5.*greater than or equal to 0'):
         parse_settings(data, base_dir=default_config.parent)
 
 
