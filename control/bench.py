@@ -25,10 +25,8 @@ import numpy as np
 import pandas as pd
 
 from control.fleet import Fleet, FleetState
-from control.mpc import build_inputs, build_lp, extract_plan, round_first_step, solve_lp
-from control.mpc.build import step_blocks
-from control.mpc.classes import aggregate, class_keys, disaggregate_first_step
-from control.mpc.extract import site_slack_hours
+from control.mpc import build_inputs, build_lp, solve_lp
+from control.mpc.step import MpcStep
 from control.scenario import site_carbon_intensity, site_supply_mw
 from control.settings import Settings
 from control.workload import read_traces
@@ -101,17 +99,15 @@ def run_step(case: BenchCase, settings: Settings) -> dict:
     """One control step with job classes; returns timings, objective and executed-plan gap."""
     mpc = settings.mpc
     started = time.perf_counter()
-    inputs = build_inputs(case.state, case.forecast, case.limits)
-    class_of_job = class_keys(inputs)
-    classes = aggregate(inputs, class_of_job)
-    lp = build_lp(classes, mpc, step_blocks(classes.n_step, mpc.hourly_h, mpc.block_h))  # as the MPC policy
-    build_s = time.perf_counter() - started
-    result = solve_lp(lp, time_limit_s=mpc.solver_time_limit_s, solver=mpc.solver)
-    if result.x is None:
+    # the controller's step (move blocking as in the policy), cold: the first tick of a daemon
+    step = MpcStep(mpc.model_copy(update={"warm_start": False})).run(case.state, case.forecast, case.limits)
+    if step is None:
+        raise RuntimeError("bench case has no job")
+    result, inputs, classes, class_of_job, lp = step.solve, step.inputs, step.classes, step.class_of_job, step.lp
+    if step.plan is None:
         raise RuntimeError(f"bench LP ended {result.status}")
-    plan = extract_plan(classes, lp, result.x)
-    first = disaggregate_first_step(inputs, class_of_job, plan.gpus[:, :, 0], site_slack_hours(inputs))
-    decisions = round_first_step(inputs, first, mpc.run_fraction_threshold)
+    decisions = step.decisions
+    build_s = step.build_s
     step_s = time.perf_counter() - started
     rss = peak_rss_mb()
     executed = _executed_objective(inputs, classes, class_of_job, lp, decisions, settings)

@@ -20,6 +20,10 @@ class StepDecision:
         Time to build and to solve the model [s].
     flags
         Degraded-mode or diagnostic flags raised while deciding.
+    plan
+        The MPC's whole plan (:class:`control.mpc.extract.Plan`), when one was solved.
+    iterations, warm_started
+        Simplex iterations of the solve, and whether it started from the last step's basis.
     """
 
     allocation: dict[str, tuple[str, int]]
@@ -29,3 +33,5 @@ class StepDecision:
     objective: float = float("nan")
     flags: tuple[str, ...] = ()
     plan: object | None = field(default=None, repr=False)
+    iterations: int = 0
+    warm_started: bool = False

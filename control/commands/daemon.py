@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # a service logs its ticks (status, MPC iterations and warm or cold start, flags) by default
+    for name in ("control.runtime.daemon", "control.runtime.tick"):
+        logging.getLogger(name).setLevel(min(logging.getLogger(name).getEffectiveLevel(), logging.INFO))
     try:
         scheduler, release_lease = start_daemon(args.config)
     except LeaseLost as exc:

@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 
 from control.fleet import FleetState
-from control.mpc import build_inputs, build_lp, extract_plan, round_first_step, solve_lp
-from control.mpc.classes import aggregate, class_keys, disaggregate_first_step
-from control.mpc.extract import site_slack_hours
+from control.mpc import build_inputs
+from control.mpc.step import MpcStep, commit_first_step
 from control.policies.base import StepDecision
 from control.settings.core import MpcSettings
 from forecasts.bundle import ForecastBundle
@@ -65,16 +64,19 @@ class OraclePolicy:
         bundle = self._actual(period)
         limits = self._limits(period)
         everything = dataclasses.replace(state, upcoming=state.upcoming[state.upcoming["release"] <= period[-1]])
-        inputs = build_inputs(everything, bundle, limits, include_upcoming=True)
-        class_of_job = class_keys(inputs)
-        classes = aggregate(inputs, class_of_job)
-        lp = build_lp(classes, self.settings)
-        self.build_s = time.perf_counter() - started
-        result = solve_lp(lp, time_limit_s=max(self.settings.solver_time_limit_s, 600.0), solver=self.settings.solver)
+        # the whole period in one LP, every hour planned (no move blocking), cold
+        whole = MpcStep(self.settings.model_copy(update={"warm_start": False}), move_blocking=False,
+                        time_limit_s=max(self.settings.solver_time_limit_s, 600.0))
+        reading_s = time.perf_counter() - started  # the actual data and limits of the period
+        step = whole.run(everything, bundle, limits, include_upcoming=True)
+        if step is None:
+            raise RuntimeError(f"the oracle has no job to plan over {period[0]} .. {period[-1]}")
+        result, inputs, classes, class_of_job = step.solve, step.inputs, step.classes, step.class_of_job
+        self.build_s = reading_s + step.build_s
         self.solve_s = result.solve_s
-        if result.x is None:
+        if step.plan is None:
             raise RuntimeError(f"the oracle's whole-period LP ended {result.status}: {result.message}")
-        plan = extract_plan(classes, lp, result.x)
+        plan = step.plan
         self._plan = plan.gpus
         self.bound_emissions_t = float((plan.grid_mw * classes.ci_g_per_kwh).sum() / 1000.0)
         self._class_of = dict(zip(inputs.job_ids, class_of_job, strict=True))
@@ -93,8 +95,7 @@ class OraclePolicy:
         class_of_job = np.array([self._class_of[j] for j in inputs.job_ids])
         assert self._plan is not None  # solved on the first call
         class_first = self._plan[:, :, step] if step < self._plan.shape[2] else np.zeros(self._plan.shape[:2])
-        first = disaggregate_first_step(inputs, class_of_job, class_first, site_slack_hours(inputs))
-        decisions = round_first_step(inputs, first, self.settings.run_fraction_threshold)
+        decisions = commit_first_step(inputs, class_of_job, class_first, self.settings.run_fraction_threshold)
         names = state.fleet.names
         allocation = {str(inputs.job_ids[j]): (names[s], gpus) for j, (s, gpus) in decisions.items()}
         return StepDecision(allocation=allocation, status="optimal",

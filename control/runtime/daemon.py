@@ -19,6 +19,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from control.mpc.step import MpcStep
 from control.runtime.tick import reconcile, run_tick
 from control.runtime.wiring import holder_is_gone, lease_holder, make_adapter, open_store
 from control.settings import Settings, load_settings
@@ -33,6 +34,19 @@ class LeaseLost(RuntimeError):
     """Another process holds the store's lease."""
 
 
+_STEPS: dict[str, MpcStep] = {}
+"""The daemon's MPC step per config, kept between ticks in this process (its warm start)."""
+
+
+def mpc_step_for(config_path: str, settings: Settings) -> MpcStep:
+    """The MPC step this process keeps for ``config_path``; a new (cold) one when the ``[mpc]``
+    settings changed since the last tick or the process is new."""
+    step = _STEPS.get(config_path)
+    if step is None or step.settings != settings.mpc:
+        step = _STEPS[config_path] = MpcStep(settings.mpc, use_network=True)
+    return step
+
+
 def control_tick_job(config_path: str, holder: str) -> None:
     """Scheduled every hour: renew the lease, then run the tick of the current hour."""
     settings = load_settings(config_path)
@@ -41,7 +55,7 @@ def control_tick_job(config_path: str, holder: str) -> None:
     if not acquired:
         logger.error("lease held by %s until %s; this daemon (%s) does not act", current, until, holder)
         return
-    result = run_tick(settings, store, make_adapter(settings), pd.Timestamp(now_utc()))
+    result = run_tick(settings, store, make_adapter(settings), pd.Timestamp(now_utc()), mpc_step_for(config_path, settings))
     logger.info("tick %s: %s, flags %s", result.tick_time, result.status, result.flags or "none")
 
 

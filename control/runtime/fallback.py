@@ -30,6 +30,7 @@ import pandas as pd
 from control.fleet import FleetState
 from control.jobs import allowed_matrix
 from control.policies.base import StepDecision
+from control.mpc.step import MpcStep
 from control.policies.mpc import MpcPolicy
 from control.settings.core import MpcSettings
 from forecasts.bundle import ForecastBundle
@@ -152,18 +153,20 @@ def carried_plan(state: FleetState, forecast: ForecastBundle, limits: GridLimits
 
 
 def decide_with_fallbacks(settings: MpcSettings, state: FleetState, forecast: ForecastBundle, limits: GridLimits,
-                          last: dict[str, tuple[str, int]],
-                          policy: Callable[[MpcSettings, bool], MpcPolicy] = lambda s, net: MpcPolicy(s, use_network=net),
+                          last: dict[str, tuple[str, int]], step: MpcStep | None = None,
                           ) -> tuple[StepDecision, list[str]]:
-    """The MPC's decision, or the next step of the solver chain; returns it and the flags raised."""
-    decision = policy(settings, True).decide(state, forecast, limits)
+    """The MPC's decision, or the next step of the solver chain; returns it and the flags raised.
+
+    ``step`` is the daemon's :class:`MpcStep`, kept between ticks so that each tick's LP starts
+    from the last tick's basis (None: a new step, solved cold, as a one-shot ``codispatch tick``)."""
+    decision = MpcPolicy(settings, use_network=True, step=step).decide(state, forecast, limits)
     if not _failed(decision):
         return decision, []
     flags = list(decision.flags)
     relaxed_settings = settings.model_copy(update={"solver_time_limit_s": 2 * settings.solver_time_limit_s,
                                                    "solver": "simplex" if settings.solver == "ipm" else "ipm"})
     relaxed_limits = replace(limits, ptdf=None, branch_names=[], branch_limit_mw=None, base_flow_mw=None)
-    relaxed = policy(relaxed_settings, False).decide(state, forecast, relaxed_limits)
+    relaxed = MpcPolicy(relaxed_settings, use_network=False).decide(state, forecast, relaxed_limits)
     if not _failed(relaxed):
         logger.warning("tick %s: MPC failed (%s); the relaxed re-solve succeeded", state.now, flags[0])
         return replace(relaxed, flags=()), [*flags, "solver_relaxed"]

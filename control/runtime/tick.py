@@ -33,6 +33,7 @@ import pandas as pd
 
 from control.fleet import Fleet, FleetState
 from control.mpc.horizon import horizon_plan
+from control.mpc.step import MpcStep
 from control.operations.requests import (
     TERMINAL_STATES,
     apply_requests,
@@ -92,8 +93,12 @@ class TickResult:
     jobs_running: int
 
 
-def run_tick(settings: Settings, store: Store, adapter: WorkloadManager, at: pd.Timestamp) -> TickResult:
-    """Run (or resume) the tick of the hour containing ``at``."""
+def run_tick(settings: Settings, store: Store, adapter: WorkloadManager, at: pd.Timestamp,
+             step: MpcStep | None = None) -> TickResult:
+    """Run (or resume) the tick of the hour containing ``at``.
+
+    ``step``: the MPC step to plan with; the daemon passes the same one every tick, so each LP
+    warm-starts from the last tick's basis (None: a new one, cold)."""
     tick_time = pd.Timestamp(at).tz_convert("UTC").floor("h")
     fleet = Fleet.from_settings(settings)
     sent, flags = reconcile(store, adapter, fleet)
@@ -104,7 +109,7 @@ def run_tick(settings: Settings, store: Store, adapter: WorkloadManager, at: pd.
     status = "resumed"
     running = 0
     if existing is None:
-        running, plan_flags = _plan_and_write(settings, store, fleet, tick_time)
+        running, plan_flags = _plan_and_write(settings, store, fleet, tick_time, step)
         flags += plan_flags
         status = "planned_and_sent"
     more, send_flags = reconcile(store, adapter, fleet)
@@ -173,7 +178,8 @@ def settle(store: Store, fleet: Fleet, tick_time: pd.Timestamp, max_wait_h: floa
     return dict(outcomes)
 
 
-def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: pd.Timestamp) -> tuple[int, list[str]]:
+def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: pd.Timestamp,
+                    step: MpcStep | None = None) -> tuple[int, list[str]]:
     started = time.perf_counter()
     requests = store.requests(status="pending")
     applied = apply_requests(store.jobs_frame(), requests, tick_time)  # operator requests (control.operations)
@@ -189,7 +195,8 @@ def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: p
     in_service = with_outages(gpus_in_service(settings, index), outage_windows(store.requests(kind="outage")))
     state = FleetState(tick_time, fleet, active.reset_index(drop=True), upcoming.reset_index(drop=True),
                        gpu_available=in_service, tariff_per_mwh=site_tariffs_per_mwh(settings, index))
-    decision, solver_flags = decide_with_fallbacks(settings.mpc, state, forecast, limits, store.last_plan(utc(tick_time)))
+    decision, solver_flags = decide_with_fallbacks(settings.mpc, state, forecast, limits, store.last_plan(utc(tick_time)),
+                                                   step=step)
     flags += solver_flags
     kill_point("decided")
     whole = horizon_plan(state, forecast, limits, decision)
@@ -217,8 +224,9 @@ def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: p
                      TickExtras(whole.jobs, whole.sites, detail, job_changes=applied.changes,
                                 request_outcomes={k: (str(v[0]), v[1]) for k, v in applied.outcomes.items()}))
     kill_point("planned")
-    logger.info("tick %s: %d active jobs, %d run, %d intents, flags %s", tick_time, len(active),
-                len(decision.allocation), len(intents), flags or "none")
+    logger.info("tick %s: %d active jobs, %d run, %d intents, MPC %s in %d simplex iterations (%s start), flags %s",
+                tick_time, len(active), len(decision.allocation), len(intents), decision.status, decision.iterations,
+                "warm" if decision.warm_started else "cold", flags or "none")
     return len(decision.allocation), flags
 
 

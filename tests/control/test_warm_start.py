@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import control.policies.mpc as mpc_module
+import control.mpc.step as mpc_module
 from control.mpc.warm import JobNumbers, class_tags, lp_keys
 from control.policies import make_policy
 from control.scenario import load_scenario

@@ -128,13 +128,13 @@ def test_solver_chain_relaxed_then_last_plan_then_deadline_safe(submitted, monke
     settings, store = submitted
     adapter = make_adapter(settings)
     calls: list[int] = []
-    monkeypatch.setattr("control.policies.mpc.solve_lp", _failing(calls, fail_first=1))
+    monkeypatch.setattr("control.mpc.step.solve_lp", _failing(calls, fail_first=1))
     first = run_tick(settings, store, adapter, T)
     assert first.flags == ("solver_infeasible", "solver_relaxed") and len(calls) == 2
     plan1 = store.last_plan(utc(T + pd.Timedelta(hours=1)))
     assert plan1, "the relaxed re-solve placed jobs"
 
-    monkeypatch.setattr("control.policies.mpc.solve_lp", _failing(calls := [], fail_first=10**6))
+    monkeypatch.setattr("control.mpc.step.solve_lp", _failing(calls := [], fail_first=10**6))
     second = run_tick(settings, store, adapter, T + pd.Timedelta(hours=1))
     assert second.flags == ("solver_infeasible", "solver_last_plan")
     plan2 = store.last_plan(utc(T + pd.Timedelta(hours=2)))
