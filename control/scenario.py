@@ -188,6 +188,21 @@ def gpus_in_service(settings: Settings, index: pd.DatetimeIndex) -> pd.DataFrame
     return frame
 
 
+def jobs_in_run(jobs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, source: object = "jobs") -> pd.Series:
+    """Which jobs have release and deadline inside ``[start, end]``; warns when none has (the run
+    would report only zeros)."""
+    in_run = (jobs["release"] >= start) & (jobs["deadline"] <= end)
+    logger.info("%d of %d jobs have release and deadline inside the run", int(in_run.sum()), len(jobs))
+    if not in_run.any():
+        span = (f"the file's jobs run from {jobs['release'].min():%Y-%m-%d %H:%M} to {jobs['deadline'].max():%Y-%m-%d %H:%M} UTC"
+                if len(jobs) else "the file has no jobs")
+        logger.warning(
+            "no job of %s has its release and deadline inside the run %s to %s UTC (%s): every figure will be "
+            "zero; move [scenario] start or --days onto the jobs, or give a job file for this period",
+            source, f"{start:%Y-%m-%d %H:%M}", f"{end:%Y-%m-%d %H:%M}", span)
+    return in_run
+
+
 def load_scenario(settings: Settings, days: int) -> Scenario:
     """Everything needed to simulate ``days`` days from the scenario start."""
     if days < 1:
@@ -197,8 +212,7 @@ def load_scenario(settings: Settings, days: int) -> Scenario:
     series_index = pd.date_range(start, periods=days * 24 + settings.mpc.horizon_h, freq="h")
     jobs = read_jobs(settings.jobs.file, settings.site_names, capacity=site_gpus(settings), late="warn")
     end = index[-1] + pd.Timedelta(hours=1)
-    in_run = (jobs["release"] >= start) & (jobs["deadline"] <= end)
-    logger.info("%d of %d jobs have release and deadline inside the run", int(in_run.sum()), len(jobs))
+    in_run = jobs_in_run(jobs, start, end, settings.jobs.file)
     return Scenario(
         settings=settings,
         fleet=Fleet.from_settings(settings),

@@ -93,6 +93,8 @@ def derive_jobs(
     is_east = rng.random(n) < east_share
     home = np.empty(n, dtype=object)
     for mask, group in ((is_east, east), (~is_east, west)):
+        if not mask.any():
+            continue
         weights = np.array([s["gpu_count"] for s in group], dtype=float)
         home[mask] = rng.choice([s["name"] for s in group], size=int(mask.sum()), p=weights / weights.sum())
     restricted = rng.random(n) < 0.10

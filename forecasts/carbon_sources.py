@@ -43,6 +43,7 @@ def on_index(series: pd.Series, index: pd.DatetimeIndex, utc_offset_h: float) ->
         day = np.where((local.month == 2) & (local.day == 29), 28, local.day)
         return pd.MultiIndex.from_arrays([local.month, day, local.hour])
 
+    _warn_other_year(series.index, index)
     table = pd.Series(series.to_numpy(), index=keys(series.index))
     table = table[~table.index.duplicated()]
     values = table.reindex(keys(index))
@@ -50,6 +51,25 @@ def on_index(series: pd.Series, index: pd.DatetimeIndex, utc_offset_h: float) ->
         first = index[np.asarray(values.isna())][0]
         raise ValueError(f"the source year has no value for the local hour of {first}; it must cover a whole year")
     return pd.Series(values.to_numpy(), index=index)
+
+
+_WARNED: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
+
+
+def _warn_other_year(source: pd.DatetimeIndex, index: pd.DatetimeIndex) -> None:
+    """Say (once per pair of years) when the calendar is not the carbon data's own year."""
+    if len(index) == 0 or len(source) == 0:
+        return
+    data_years = tuple(sorted({int(y) for y in source.year.unique()}))
+    run_years = tuple(sorted({int(y) for y in index.year.unique()}))
+    if set(run_years) <= set(data_years) or (data_years, run_years) in _WARNED:
+        return
+    _WARNED.add((data_years, run_years))
+    logger.warning(
+        "the carbon data cover %s but the run's calendar is %s: each hour takes the value of the same "
+        "month, day and hour of the data's year (a typical-year profile, not that year's grid); use carbon "
+        "data of %s for real hourly values", "-".join(map(str, data_years[:1] + data_years[-1:])),
+        ", ".join(map(str, run_years)), ", ".join(map(str, run_years)))
 
 
 @functools.lru_cache(maxsize=16)
