@@ -20,32 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from control import commands
+from control.commands.flags import parse_time_flag
 from control.errors import CodispatchError, CommandError
 
 __all__ = ["CommandError", "build_parser", "main", "parse_time_flag"]  # CommandError re-exported for older imports
 
 logger = logging.getLogger(__name__)
-
-
-def parse_time_flag(text: str, flag: str = "--at"):  # noqa: ANN201 - pandas imported on demand
-    """A command-line time: ISO 8601 with a UTC offset, as a UTC ``pd.Timestamp``.
-
-    Raises ValueError naming the flag and the fix for words (``now``), bad syntax and naive times.
-    """
-    import re
-
-    import pandas as pd
-
-    example = "2023-07-03T08:00:00Z"
-    if not re.match(r"^\s*\d{4}-\d{2}-\d{2}", text):
-        raise ValueError(f"{flag} {text!r} is not an ISO 8601 time; write e.g. {example} (omit {flag} for now)")
-    try:
-        stamp = pd.Timestamp(text.strip())
-    except ValueError:
-        raise ValueError(f"{flag} {text!r} is not an ISO 8601 time; write e.g. {example}") from None
-    if stamp.tzinfo is None:
-        raise ValueError(f"{flag} {text!r} has no UTC offset; append 'Z' (UTC) or an offset such as '+08:00'")
-    return stamp.tz_convert("UTC")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

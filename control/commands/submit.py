@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 def _clock(at: str | None) -> pd.Timestamp:
     import pandas as pd
 
-    from control.cli import parse_time_flag
+    from control.commands.flags import parse_time_flag
 
     return pd.Timestamp(datetime.now(UTC)) if at is None else parse_time_flag(at)
 

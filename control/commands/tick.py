@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from control.cli import parse_time_flag
+from control.commands.flags import parse_time_flag
 from control.errors import CommandError
 from control.runtime.tick import run_tick
 from control.runtime.wiring import holder_is_gone, lease_holder, make_adapter, open_store
