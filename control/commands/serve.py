@@ -7,7 +7,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from control.cli import CommandError
+from control.errors import CommandError
 
 logger = logging.getLogger(__name__)
 

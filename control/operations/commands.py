@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from control.jobs import validate_jobs
+from control.jobs import site_gpus, validate_jobs
 from control.operations.queries import NotFound, Operations, iso
 from control.operations.requests import TERMINAL_STATES, RequestKind
 from control.store.repository import now_utc, utc
@@ -143,8 +143,10 @@ def submit(ops: Operations, actor: Actor, rows: list[dict[str, Any]]) -> dict[st
         raise ValueError("nothing to submit: give at least one job")
     if len(rows) > MAX_SUBMIT_JOBS:
         raise ValueError(f"{len(rows)} jobs in one submission; send at most {MAX_SUBMIT_JOBS} at a time")
-    frame = validate_jobs(pd.DataFrame(rows), ops.settings.site_names, source="api submit")
+    now = pd.Timestamp(now_utc())
+    frame = validate_jobs(pd.DataFrame(rows), ops.settings.site_names, source="api submit",
+                          capacity=site_gpus(ops.settings), now=now)
     ids = [str(j) for j in frame["job_id"]]
-    count = ops.store.add_jobs_audited(frame, now_utc(), _audit(actor, "submit", ",".join(ids)[:500],
+    count = ops.store.add_jobs_audited(frame, now.to_pydatetime(), _audit(actor, "submit", ",".join(ids)[:500],
                                                                 {"jobs": len(ids)}))
     return {"submitted": count, "job_ids": ids}

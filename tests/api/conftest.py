@@ -69,7 +69,7 @@ def build_fleet(directory: Path, n_jobs: int = 12, ticks: int = TICKS) -> Fleet:
     config = write_runtime_config(DEFAULT_CONFIG, directory)
     jobs = directory / "jobs.csv"
     pd.read_csv(DEFAULT_CONFIG.parent.parent / "data" / "jobs" / "default_jobs.csv").head(n_jobs).to_csv(jobs, index=False)
-    assert main(["submit", "--config", str(config), "--file", str(jobs)]) == 0
+    assert main(["submit", "--config", str(config), "--file", str(jobs), "--at", START]) == 0
     settings = load_settings(config)
     hours = list(pd.date_range(START, periods=ticks, freq="h"))
     with open_store(settings) as store:

@@ -96,7 +96,7 @@ def test_writes_are_validated_audited_and_acted_on_by_the_next_tick(built_fleet,
         assert client.post(f"/api/jobs/{victim}/cancel").status_code == 202
         assert client.patch(f"/api/jobs/{running[-1]}", json={"deadline": "no time"}).status_code == 422
         assert client.patch(f"/api/jobs/{running[-1]}", json={"priority": 5}).status_code == 202
-        job = {"job_id": "api-1", "release": fleet.ticks[-1].isoformat(), "deadline": "2023-07-04T00:00:00Z",
+        job = {"job_id": "api-1", "release": fleet.ticks[-1].isoformat(), "deadline": "2027-01-01T00:00:00Z",
                "gpus": 8, "work_gpu_h": 40.0, "home_site": settings.site_names[0]}
         assert client.post("/api/jobs", json={"jobs": [job]}).status_code == 201
         assert client.post("/api/jobs", json={"jobs": [job]}).status_code == 409  # already there: nothing written

@@ -27,7 +27,7 @@ from tests.runtime.conftest import START
 
 @pytest.fixture
 def submitted(runtime_config, first_jobs):
-    assert main(["submit", "--config", str(runtime_config), "--file", str(first_jobs)]) == 0
+    assert main(["submit", "--config", str(runtime_config), "--file", str(first_jobs), "--at", START]) == 0
     settings = load_settings(runtime_config)
     store = open_store(settings)
     yield settings, store
