@@ -86,11 +86,16 @@ def site_supply_mw(
     return (*frames, pd.DataFrame(pv_clear, index=index)) if clearsky else frames
 
 
-def forecast_provider(settings: Settings, start: pd.Timestamp, index: pd.DatetimeIndex):
-    """The ``[forecast] method`` provider over ``index``: perfect, or as issued. As-issued
+def forecast_provider(settings: Settings, start: pd.Timestamp, index: pd.DatetimeIndex, live: bool = False):
+    """The ``[forecast] method`` provider over ``index``: perfect, as issued, or the feeds
+    (``control.feeds``; ``live``: the daemon fetches the feeds that have an URL). As-issued
     forecasts also get ``history_days`` of observations before ``start`` (the history a site
     has when codispatch starts), so the first day is forecast like any other."""
     method = settings.forecast.method
+    if method == "feeds":
+        from control.feeds import feeds_provider
+
+        return feeds_provider(settings, live, series_index=None if live else index)
     if method == "perfect":
         pv, wind = site_supply_mw(settings, index)
         return PerfectForecastProvider(pv, wind, site_carbon_intensity(settings, index))
@@ -210,6 +215,11 @@ def load_scenario(settings: Settings, days: int) -> Scenario:
     start = pd.Timestamp(settings.scenario.start).tz_convert("UTC")
     index = pd.date_range(start, periods=days * 24, freq="h")
     series_index = pd.date_range(start, periods=days * 24 + settings.mpc.horizon_h, freq="h")
+    if settings.jobs is None:
+        from control.settings.errors import ConfigError
+
+        raise ConfigError("a simulation needs the jobs it plays: add [jobs] file = 'jobs.csv' to the config or give "
+                          "--jobs FILE (the daemon needs none: it plans the jobs submitted to its store)")
     jobs = read_jobs(settings.jobs.file, settings.site_names, capacity=site_gpus(settings), late="warn")
     end = index[-1] + pd.Timedelta(hours=1)
     in_run = jobs_in_run(jobs, start, end, settings.jobs.file)

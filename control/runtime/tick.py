@@ -41,6 +41,7 @@ from control.operations.requests import (
     with_outages,
 )
 from control.runtime.adapters import AdapterUnavailable, Intent, WorkloadManager
+from control.runtime.execution import modelled_hour
 from control.runtime.fallback import decide_with_fallbacks, forecast_with_fallbacks
 from control.scenario import (
     forecast_provider,
@@ -62,6 +63,7 @@ from control.store.tables import (
     TickRecord,
 )
 from forecasts.bundle import ForecastBundle
+from forecasts.feeds import FeedError
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +145,9 @@ def reconcile(store: Store, adapter: WorkloadManager, fleet: Fleet) -> tuple[int
         return sent, ["workload_manager_unavailable"]
     throughput = dict(zip(fleet.names, fleet.throughput, strict=True))
     for tick_time in store.planned_ticks():
-        if store.finish_tick(tick_time, throughput, now_utc()):
+        accounting = getattr(adapter, "accounting", None)  # workload managers that account what ran (sacct)
+        ran = modelled_hour(store, fleet, pd.Timestamp(tick_time), accounting(tick_time) if accounting else None)
+        if store.finish_tick(tick_time, throughput, now_utc(), ran):
             kill_point("finished")
     return sent, []
 
@@ -191,7 +195,7 @@ def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: p
     index = pd.date_range(tick_time, periods=horizon, freq="h")
     _sync_sites(settings, store)
     forecast, flags = _forecast(settings, store, tick_time, index)
-    limits = grid_from_settings(settings, index).limits(index, forecast.green_mw)
+    limits = _grid(settings, index).limits(index, forecast.green_mw)
     in_service = with_outages(gpus_in_service(settings, index), outage_windows(store.requests(kind="outage")))
     state = FleetState(tick_time, fleet, active.reset_index(drop=True), upcoming.reset_index(drop=True),
                        gpu_available=in_service, tariff_per_mwh=site_tariffs_per_mwh(settings, index))
@@ -230,26 +234,58 @@ def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: p
     return len(decision.allocation), flags
 
 
+_grid_cache: list = []
+
+
+def _grid(settings: Settings, index: pd.DatetimeIndex):  # noqa: ANN202
+    """The grid model of ``settings`` (built once per settings object and 60 days in a process
+    that runs many ticks on the same settings, e.g. the parity test; a fresh daemon tick loads its
+    settings anew and builds it as before). Its limits on ``index`` are the same either way."""
+    if _grid_cache:
+        cached_settings, covered, grid = _grid_cache[0]
+        if cached_settings is settings and index.isin(covered).all():
+            return grid
+    covered = pd.date_range(index[0], periods=60 * 24, freq="h").union(index)
+    grid = grid_from_settings(settings, covered)
+    _grid_cache[:] = [(settings, covered, grid)]
+    return grid
+
+
 def _forecast(settings: Settings, store: Store, tick_time: pd.Timestamp,
               index: pd.DatetimeIndex) -> tuple[ForecastBundle, list[str]]:
     """The configured forecast or the fallback chain (``control.runtime.fallback``); also stores
     the measurement of the hour before the tick when the provider has it."""
     sites = settings.site_names
     provider: list = []
+    feed_flags: list[str] = []
 
     def make() -> ForecastBundle:
         with_past = pd.date_range(tick_time - pd.Timedelta(hours=1), index[-1], freq="h")
-        provider.append(forecast_provider(settings, tick_time, with_past))
-        return provider[0].forecast(tick_time, len(index))
+        live = {"live": True} if settings.forecast.method == "feeds" else {}  # feeds with an URL are fetched
+        provider.append(forecast_provider(settings, tick_time, with_past, **live))
+        checked = getattr(provider[0], "forecast_checked", None)
+        if checked is None:
+            return provider[0].forecast(tick_time, len(index))
+        try:
+            bundle, raised = checked(tick_time, len(index))
+        except FeedError as exc:
+            feed_flags.append(exc.flag)
+            raise
+        feed_flags.extend(raised)
+        return bundle
 
     runtime = settings.runtime
     since = tick_time - pd.Timedelta(days=runtime.climatology_days)
     bundle, flags = forecast_with_fallbacks(make, lambda: store.measurements(utc(since), utc(tick_time)), tick_time,
                                             index, sites, site_carbon_intensity(settings, index),
                                             runtime.forecast_max_age_h, runtime.climatology_days)
-    if provider:
+    if settings.forecast.method == "feeds":
+        from control.feeds import ingest_measurements
+
+        feed_flags += ingest_measurements(settings, store, provider[0] if provider else None, tick_time)
+    elif provider:
         _record_measurement(store, provider[0], tick_time - pd.Timedelta(hours=1), sites)
-    return bundle, flags
+    return bundle, feed_flags + flags
 
 
 def _record_measurement(store: Store, provider, hour: pd.Timestamp, sites: list[str]) -> None:

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from control.settings.accounting import AccountingSettings
 from control.settings.base import ConfigPath, FrozenModel
+from control.settings.feeds import FeedsSettings
 from control.settings.forecast import ForecastSettings
 from control.settings.grid import GridSettings
 from control.settings.runtime import RuntimeSettings
@@ -256,7 +257,8 @@ class Settings(FrozenModel):
     regions: list[RegionSettings] = Field(min_length=1)
     gpu_models: dict[str, GpuModelSettings] = Field(min_length=1)
     sites: list[SiteSettings] = Field(min_length=1)
-    jobs: JobsSettings
+    jobs: JobsSettings | None = None
+    """The job file of simulations; the daemon plans the jobs submitted to its store and needs none."""
     mpc: MpcSettings = MpcSettings()
     outages: list[OutageSettings] = Field(default_factory=list)
     wan: WanSettings = WanSettings()
@@ -264,6 +266,7 @@ class Settings(FrozenModel):
     forecast: ForecastSettings = ForecastSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     accounting: AccountingSettings = AccountingSettings()
+    feeds: FeedsSettings = FeedsSettings()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Settings:
@@ -286,6 +289,7 @@ class Settings(FrozenModel):
                 if end not in site_names:
                     raise ValueError(f"wan link {link.a}-{link.b} names unknown site {end!r}; sites are {site_names}")
         self._carbon_source_covers_regions(region_names)
+        self._feeds_complete(region_names)
         for site in self.sites:
             if site.region not in region_names:
                 raise ValueError(
@@ -305,6 +309,17 @@ class Settings(FrozenModel):
                     f"it_capacity_mw={site.it_capacity_mw}; lower gpu_count or raise the capacity"
                 )
         return self
+
+    def _feeds_complete(self, region_names: list[str]) -> None:
+        feeds = self.feeds
+        unknown = sorted(set(feeds.carbon_zones) - set(region_names))
+        if unknown:
+            raise ValueError(f"[feeds] carbon_zones names unknown regions {unknown}; regions are {region_names}")
+        if self.forecast.method == "feeds" and feeds.nwp_url is None and feeds.nwp_dir is None:
+            raise ValueError("[forecast] method = 'feeds' needs [feeds] nwp_url (an Open-Meteo endpoint) or nwp_dir "
+                             "(a drop folder of Open-Meteo JSON files)")
+        if feeds.carbon_zones and feeds.carbon_url is None and feeds.carbon_dir is None:
+            raise ValueError("[feeds] carbon_zones is set but neither carbon_url nor carbon_dir; give one")
 
     def _carbon_source_covers_regions(self, region_names: list[str]) -> None:
         f = self.forecast

@@ -15,10 +15,12 @@ ChinaRegion = Literal["North", "Northeast", "East", "Central", "Northwest", "Sou
 class ForecastSettings(FrozenModel):
     """``[forecast]``: the forecast method (see ``forecasts/as_issued.py``) and the carbon source."""
 
-    method: Literal["perfect", "as_issued"] = "perfect"
+    method: Literal["perfect", "as_issued", "feeds"] = "perfect"
     """``perfect`` hands the controller the actual weather (an upper bound of forecast quality);
     ``as_issued`` forecasts from observations before each step only (smart persistence of the
-    clear-sky index for PV, persistence blended into the recent mean for wind)."""
+    clear-sky index for PV, persistence blended into the recent mean for wind); ``feeds`` plans on
+    the NWP and carbon feeds of ``[feeds]`` and settles on the sites' meters (a live deployment, or
+    a recorded period given to ``codispatch simulate``)."""
     history_days: int = Field(default=7, ge=1, le=60)
     """Days of past observations behind the climatologies [d]."""
     pv_persistence_h: float = Field(default=4.0, gt=0)

@@ -17,6 +17,7 @@ from control.store.tables import (
     ExplanationRecord,
     ForecastRecord,
     IntentRecord,
+    JobHourRecord,
     JobRecord,
     LeaseRecord,
     LedgerRecord,
@@ -247,33 +248,58 @@ class Store:
                 session.add(intent)
         self._run(work)
 
-    def finish_tick(self, tick_time: datetime, throughput: dict[str, float], now: datetime) -> bool:
-        """Mark a planned tick done and record the jobs' progress from its plan, in one
-        transaction, so work is counted exactly once per tick. A job that ran before and is not
-        in this plan is held. The hour's carbon ledger is not booked here but by
-        :meth:`settle_tick` once the hour is over and measured. Returns False if the tick was
-        already done (nothing changed)."""
+    def finish_tick(self, tick_time: datetime, throughput: dict[str, float], now: datetime,
+                    executions: list[JobHourRecord] | None = None) -> bool:
+        """Mark a planned tick done and record the jobs' progress, in one transaction, so work is
+        counted exactly once per tick. With ``executions`` (what each job really did in the hour:
+        the workload manager's truth, see :class:`JobHourRecord`) progress follows them and they are
+        stored; without, each planned job is counted at its plan's GPUs x throughput for the hour.
+        A job that ran before and is not in this plan is held. The hour's carbon ledger is not
+        booked here but by :meth:`settle_tick` once the hour is over and measured. Returns False
+        if the tick was already done (nothing changed)."""
         def work(session: Session) -> bool:
             tick = session.get(TickRecord, utc(tick_time)) or _naive_get(session, tick_time)
             if tick is None or tick.status == "done":
                 return False
             planned = {r.job_id: r for r in _plan_rows(session, tick)}
+            ran = {e.job_id: e for e in executions} if executions is not None else None
             for job in session.exec(select(JobRecord).where(JobRecord.state == "running")).all():
                 if job.job_id not in planned:
                     job.state = "held"
                     session.add(job)
             for row in planned.values():
                 job = session.get(JobRecord, row.job_id)  # type: ignore[assignment]  # planned jobs are stored
-                done = min(job.remaining_gpu_h, row.gpus * throughput[row.site])
+                if ran is None:
+                    done = min(job.remaining_gpu_h, row.gpus * throughput[row.site])
+                else:
+                    execution = ran.get(row.job_id)
+                    done = min(job.remaining_gpu_h, execution.work_gpu_h) if execution is not None else 0.0
                 job.remaining_gpu_h = max(job.remaining_gpu_h - done, 0.0)
                 job.state = "done" if job.remaining_gpu_h <= 1e-6 else "running"
+                if ran is not None and row.job_id in ran and ran[row.job_id].state in ("failed", "cancelled"):
+                    job.state = ran[row.job_id].state
                 job.site = row.site
                 session.add(job)
+            if executions:
+                session.add_all(executions)
             tick.status = "done"
             tick.finished_at = utc(now)
             session.add(tick)
             return True
         return self._run(work)
+
+    def transfer_left_h(self) -> dict[str, float]:
+        """Per job: checkpoint transfer still to do after its last hour that ran [h]."""
+        def work(session: Session) -> dict[str, float]:
+            rows = session.exec(select(JobHourRecord).order_by(JobHourRecord.time)).all()
+            return {r.job_id: r.transfer_left_h for r in rows}
+        return self._run(work)
+
+    def job_hours(self) -> pd.DataFrame:
+        """What each job really did, hour by hour (``time`` as UTC)."""
+        frame = self._frame(JobHourRecord)
+        frame["time"] = pd.to_datetime(frame["time"], utc=True)
+        return frame.sort_values(["time", "job_id"]).reset_index(drop=True)
 
     def unsettled_ticks(self, before: datetime) -> list[datetime]:
         """Done ticks of hours before ``before`` whose carbon ledger is not booked yet, oldest first."""
@@ -298,11 +324,17 @@ class Store:
                 return ""
             hour = utc(tick.tick_time)
             planned = list({r.job_id: r for r in _plan_rows(session, tick)}.values())
+            ran = _job_hour_rows(session, tick)
+            if ran:  # the ledger follows what really ran, not the plan
+                planned = [PlanRecord(tick_time=hour, job_id=r.job_id, site=r.site, gpus=r.gpus) for r in ran]
+                facility = {r.job_id: r.facility_energy_mwh for r in ran}
+            else:
+                facility = {r.job_id: r.gpus * gpu_facility_mw[r.site] for r in planned}
             supply = _supply(session, hour, sorted({r.site for r in planned}))
             unmeasured = [site for site, (_, _, basis) in supply.items() if basis != "measured"]
             if unmeasured and not fallback:
                 return "waiting"
-            session.add_all(_ledger_rows(hour, planned, supply, gpu_facility_mw, pue))
+            session.add_all(_ledger_rows(hour, planned, supply, facility, pue))
             tick.settled_at = utc(now)
             session.add(tick)
             return "forecast" if unmeasured else "measured"
@@ -468,17 +500,24 @@ def _supply(session: Session, hour: datetime, sites: list[str]) -> dict[str, tup
     return supply
 
 
+def _job_hour_rows(session: Session, tick: TickRecord) -> list[JobHourRecord]:
+    stamp = utc(tick.tick_time).replace(tzinfo=None)
+    return list(session.exec(select(JobHourRecord).where(JobHourRecord.time.in_([tick.tick_time, stamp]))
+                             .order_by(JobHourRecord.job_id)).all())
+
+
 def _ledger_rows(hour: datetime, planned: list[PlanRecord], supply: dict[str, tuple[float, float, str]],
-                 gpu_facility_mw: dict[str, float], pue: dict[str, float]) -> list[LedgerRecord]:
-    """The hour's ledger rows. Per site, renewables (``supply``: the hour's measurement, else the
+                 facility_mwh: dict[str, float], pue: dict[str, float]) -> list[LedgerRecord]:
+    """The hour's ledger rows. ``facility_mwh``: each job's facility energy in the hour (what ran,
+    or the plan at full draw). Per site, renewables (``supply``: the hour's measurement, else the
     tick's forecast) cover the load first; each job gets the site's green share of its energy,
     and its grid energy is booked at the site's carbon intensity (location-based)."""
     sites = {row.site for row in planned}
-    load_mwh = {site: sum(r.gpus * gpu_facility_mw[site] for r in planned if r.site == site) for site in sites}
+    load_mwh = {site: sum(facility_mwh[r.job_id] for r in planned if r.site == site) for site in sites}
     rows = []
     for row in planned:
         green_mw, ci, basis = supply[row.site]
-        facility = row.gpus * gpu_facility_mw[row.site]  # one hour at full draw [MWh]
+        facility = facility_mwh[row.job_id]
         green_share = min(1.0, max(green_mw, 0.0) / load_mwh[row.site]) if load_mwh[row.site] > 0 else 0.0
         grid = facility * (1.0 - green_share)
         rows.append(LedgerRecord(time=hour, job_id=row.job_id, site=row.site, gpus=row.gpus,

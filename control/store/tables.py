@@ -282,3 +282,33 @@ class TokenRecord(SQLModel, table=True):
     token_sha256: str = Field(unique=True)
     created_at: datetime = Field(sa_column=_utc_column())
     revoked_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class JobHourRecord(SQLModel, table=True):
+    """What one job really did in one hour (the workload manager's truth): work, energy, GPUs.
+
+    Written when the tick is finished, in the same transaction as the jobs' progress; the job's
+    progress and the hour's ledger rows follow it (not the plan). ``source`` says where it came
+    from: ``model`` (the plan carried out by the simulation's rule of
+    ``control.simulate.execute_hour``: the file adapter, a dry run) or ``sacct`` (Slurm's
+    accounting: elapsed time, state, allocated GPUs)."""
+
+    __tablename__ = "job_hours"
+    __table_args__ = (UniqueConstraint("time", "job_id", name="uq_job_hours_time_job"),)
+    id: int | None = Field(default=None, primary_key=True)
+    time: datetime = Field(sa_column=_utc_column())
+    """Start of the hour (= the tick time)."""
+    job_id: str = Field(index=True)
+    site: str
+    gpus: int
+    """GPUs the job really held."""
+    work_gpu_h: float
+    """Reference work done [GPU h]."""
+    it_energy_mwh: float
+    facility_energy_mwh: float
+    transfer_left_h: float = 0.0
+    """Checkpoint transfer still to do after the hour [h] (a migration longer than an hour)."""
+    migrated: bool = False
+    state: str = "running"
+    """``running`` | ``completed`` | ``failed`` | ``cancelled`` (from the workload manager)."""
+    source: str = "model"

@@ -48,7 +48,7 @@ def test_migrated_schema_and_versions(store_url) -> None:
         tables = set(sa.inspect(connection).get_table_names())
         version = connection.execute(sa.text("select version_num from alembic_version")).scalar_one()
     assert {"jobs", "ticks", "plans", "intents", "forecasts", "leases", "sites", "measurements",
-            "carbon_ledger"} <= tables
+            "carbon_ledger", "job_hours"} <= tables
     from alembic.script import ScriptDirectory
     from alembic.config import Config
 
