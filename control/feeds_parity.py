@@ -12,10 +12,10 @@
 and compares the decisions hour by hour (job, site, GPUs), the jobs' progress and the carbon
 ledger (per job-hour energy, green, grid, emissions) to ``tolerance``.
 
-Both runs use the same settings with two things fixed for the comparison: the MPC is solved
-cold each hour (``[mpc] warm_start = false``; the daemon's ticks are separate processes that
-keep no basis) and no AC re-solve (``[grid] ac_check = false``; the daemon plans on the linear
-limits).
+Both runs use the same settings, with one thing fixed for the comparison: no AC re-solve
+(``[grid] ac_check = false``; the daemon plans on the linear limits, the simulation would tighten
+them after an AC overload). The daemon's ticks share one MPC step, as the daemon process does
+(:func:`control.runtime.daemon.mpc_step_for`), so both warm-start alike.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from control.feeds_record import MANIFEST, ReplayServer, pushed_meter_files
 from control.fleet import Fleet
 from control.policies import make_policy
 from control.runtime.adapters import FileAdapter
+from control.runtime.daemon import mpc_step_for
 from control.runtime.tick import run_tick, settle
 from control.scenario import load_scenario
 from control.settings import Settings
@@ -79,7 +80,7 @@ def _overrides(period: Path, manifest: dict, work: Path, live: bool, port: int =
         feeds |= {"nwp_dir": str(period / "nwp"), "carbon_dir": str(period / "carbon"),
                   "measurements_dir": str(period / "measurements")}
     return {"scenario": {"start": manifest["start"]}, "forecast": {"method": "feeds"}, "feeds": feeds,
-            "mpc": {"warm_start": False}, "grid": {"ac_check": False},
+            "grid": {"ac_check": False},
             "runtime": {"database": str(work / "store.sqlite"), "intents_file": str(work / "intents.jsonl")}}
 
 
@@ -134,7 +135,8 @@ def daemon_period(config: Path, period: Path, days: int, work: Path, jobs: pd.Da
                     for flag in flags_end:
                         flags[flag] = flags.get(flag, 0) + 1
                     break
-                result = run_tick(settings, store, adapter, tick + pd.Timedelta(minutes=5))
+                result = run_tick(settings, store, adapter, tick + pd.Timedelta(minutes=5),
+                                  mpc_step_for(str(config), settings))
                 for flag in result.flags:
                     flags[flag] = flags.get(flag, 0) + 1
     finally:
