@@ -42,7 +42,8 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from control.workload import derive_jobs, read_traces
+from control.safe_csv import write_csv  # noqa: E402
+from control.workload import derive_jobs, read_traces  # noqa: E402
 
 
 def main() -> int:
@@ -72,7 +73,7 @@ def main() -> int:
         print(f"derive_default_jobs: error: {exc}", file=sys.stderr)
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    jobs.to_csv(args.out, index=False)
+    write_csv(jobs, args.out, index=False)
     print(f"wrote {len(jobs)} jobs to {args.out}: {jobs.work_gpu_h.sum():,.0f} reference GPU-hours")
     return 0
 

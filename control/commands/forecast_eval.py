@@ -20,6 +20,7 @@ from forecasts.carbon_china import REGIONS, annual_mean_g_per_kwh, regional_inte
 from forecasts.eval_plots import plot_china_intensity, plot_solar, plot_wind
 from forecasts.evaluation import evaluate_solar, evaluate_wind
 from forecasts.scoring import format_table
+from control.safe_csv import write_csv
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def run_china(args: argparse.Namespace) -> int:
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    frame.to_csv(args.json.with_suffix(".csv"), index_label="time")
+    write_csv(frame, args.json.with_suffix(".csv"), index_label="time")
     figure = plot_china_intensity(frame, args.region, args.json.with_suffix(".png"))
     print(f"{args.region}: annual mean {result['annual_mean_g_per_kwh']:.1f} g/kWh (published "
           f"{model.published_g_per_kwh}), implied fossil factor {model.implied_fossil_g_per_kwh:.0f} g/kWh, "

@@ -17,6 +17,7 @@ from control.accounting.quality import data_quality_flags
 from control.reporting.accounting_report import STORE_BASIS, accounting_html, write_ledger_csv, write_page
 from control.settings import load_settings
 from control.store.report_rows import read_store
+from control.safe_csv import read_csv
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def _read_run(directory: Path, policy: str, start: str | None, end: str | None) 
     for path in files:
         if not path.is_file():
             raise ReportInputError(f"{path} not found; run `codispatch simulate ... --policies {policy} --out {directory}` first")
-    dispatch, site_hour = (pd.read_csv(p) for p in files)
+    dispatch, site_hour = (read_csv(p) for p in files)
     for frame in (dispatch, site_hour):
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
     first, last = period_bounds(start, end, site_hour["time"])

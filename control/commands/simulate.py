@@ -18,6 +18,7 @@ from control.reporting.simulation_report import format_table, write_simulation_r
 from control.scenario import load_scenario
 from control.settings import Settings, load_settings
 from control.simulate import finite_json, run_policy, simulate_policies, simulation_summary
+from control.safe_csv import write_csv
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(finite_json(summary), indent=2) + "\n", encoding="utf-8")
     for name, r in runs.items():
-        r.site_hour.to_csv(args.out / f"site_hour_{name}.csv", index=False)
-        r.dispatch.to_csv(args.out / f"dispatch_{name}.csv", index=False)
+        write_csv(r.site_hour, args.out / f"site_hour_{name}.csv", index=False)
+        write_csv(r.dispatch, args.out / f"dispatch_{name}.csv", index=False)
     accounting = account_simulation(settings, scenario, runs, summary, args.out)
     report = write_simulation_report(args.out / "report.html", summary, runs, accounting)
     print(format_table(summary["policies"]))

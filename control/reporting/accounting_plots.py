@@ -87,10 +87,33 @@ def avoided_vs_baseline(avoided: pd.DataFrame, unit: str) -> str:
     return png(fig)
 
 
+LABEL_CHARS = 24
+"""Longest axis label drawn in a chart; longer job ids are shortened (the full ids are in the
+table under the chart and in the ledger CSV), so the image size does not grow with the id."""
+
+
+def short_labels(labels: list[str], max_chars: int = LABEL_CHARS) -> list[str]:
+    """Labels of at most ``max_chars`` characters: long ones keep their start and end around an
+    ellipsis; shortened labels that collide get a ``#n`` so bars stay distinct."""
+    out: list[str] = []
+    for label in labels:
+        text = " ".join(str(label).split())  # newlines and tabs would stretch the axis too
+        if len(text) > max_chars:
+            keep = max_chars - 1
+            text = text[: keep - keep // 3] + "\u2026" + text[len(text) - keep // 3:]
+        base, n = text, 2
+        while text in out:
+            text = f"{base[: max_chars - len(str(n)) - 1]}#{n}"
+            n += 1
+        out.append(text)
+    return out
+
+
 def top_jobs(jobs: pd.DataFrame, unit: str) -> str:
     """Location-based emissions of the jobs that emitted most."""
     fig, ax = plt.subplots(figsize=(12, 3))
-    ax.bar(jobs["job_id"].astype(str), jobs[f"location_{unit}"], color="#d62728")
+    ax.bar(range(len(jobs)), jobs[f"location_{unit}"], color="#d62728")
+    ax.set_xticks(range(len(jobs)), short_labels(list(jobs["job_id"].astype(str))))
     ax.set_ylabel(f"location-based {_label(unit)}")
     ax.set_title("top jobs by location-based emissions")
     ax.tick_params(axis="x", rotation=60, labelsize=7)

@@ -17,13 +17,16 @@ from control.reporting import accounting_plots as plots
 from control.accounting.avoided import emission_unit
 from control.accounting.checks import conservation_checks, format_checks
 from control.accounting.ledger import Ledger
+from control.safe_csv import write_csv
 
 logger = logging.getLogger(__name__)
 
 TOP_JOBS = 15
 PAGE_STYLE = ("body{font-family:sans-serif;max-width:1250px;margin:auto} table{border-collapse:collapse;margin:6px 0}"
               " td,th{border:1px solid #ccc;padding:4px 8px;text-align:right} img{max-width:100%}")
-SECTION_STYLE = ("<style>.wide{overflow-x:auto} .wide th{background:#f4f4f4}"
+SECTION_STYLE = ("<style>.wide{overflow-x:auto} .wide th{background:#f4f4f4;white-space:normal;"
+                 "overflow-wrap:anywhere;min-width:4.5em;max-width:8em;font-size:90%;vertical-align:bottom}"
+                 " .wide td{font-size:90%;overflow-wrap:anywhere;max-width:24em}"
                  " .estimate{background:#fff6e0;padding:4px 10px;border-left:4px solid #f0a000}</style>")
 """Styles of the accounting section itself, so that it reads the same inside the simulation report."""
 RUN_BASIS = "built from the energy actually dispatched and settled hour by hour, never from forecasts"
@@ -53,7 +56,7 @@ def write_ledger_csv(ledger: Ledger, directory: Path, checks: pd.DataFrame | Non
     paths = []
     for name, frame in files.items():
         path = directory / name
-        frame.to_csv(path, index=False)
+        write_csv(frame, path, index=False)
         paths.append(path)
     return paths
 
@@ -90,7 +93,7 @@ def accounting_html(ledger: Ledger, avoided: pd.DataFrame | None, policy: str,
         "<h3>Emissions by method</h3>",
         _img("emissions by method", plots.emissions_by_method(period, unit)),
         "<h3>Per site over the period</h3>",
-        _table(period, ["site", "it_energy_mwh", "facility_energy_mwh", "onsite_green_mwh", "curtailment_absorbed_mwh",
+        _table(period, table_id="per-site", columns=["site", "it_energy_mwh", "facility_energy_mwh", "onsite_green_mwh", "curtailment_absorbed_mwh",
                         "grid_energy_mwh", "contracted_ppa_mwh", "contracted_green_power_trading_mwh",
                         "contracted_certificate_mwh", "residual_mwh", f"location_{unit}", f"market_{unit}",
                         "green_share", "cfe_score"]),
@@ -192,13 +195,15 @@ def _pct(value: float) -> str:
     return "n/a" if pd.isna(value) else f"{value:.1%}"
 
 
-def _table(frame: pd.DataFrame, columns: list[str], float_format: str = "{:,.3f}") -> str:
+def _table(frame: pd.DataFrame, columns: list[str], float_format: str = "{:,.3f}", table_id: str = "") -> str:
+    """An HTML table; column names break at their underscores so wide tables fit a 1280 px window."""
     def cell(value) -> str:  # noqa: ANN001
         if isinstance(value, float):
             return "" if pd.isna(value) else float_format.format(value)
         return html.escape(str(value))
     columns = [c for c in columns if c in frame.columns]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    head = "".join(f"<th>{html.escape(c).replace('_', '_<wbr>')}</th>" for c in columns)
     rows = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
                    for row in frame[columns].itertuples(index=False))
-    return f'<div class="wide"><table><tr>{head}</tr>{rows}</table></div>'
+    ident = f' id="{html.escape(table_id)}"' if table_id else ""
+    return f'<div class="wide"><table{ident}><tr>{head}</tr>{rows}</table></div>'

@@ -24,6 +24,7 @@ from control.runtime.tick import reconcile, run_tick
 from control.runtime.wiring import holder_is_gone, lease_holder, make_adapter, open_store
 from control.settings import Settings, load_settings
 from control.store.repository import now_utc
+from control.safe_csv import write_csv
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def daily_report_job(config_path: str, holder: str) -> None:
         ticks["tick_time"] = pd.to_datetime(ticks["tick_time"], utc=True)
         ticks = ticks[ticks["tick_time"] >= since]
     out = Path(settings.runtime.database).with_name(f"ticks_{since:%Y%m%d}.csv")
-    ticks.to_csv(out, index=False)
+    write_csv(ticks, out, index=False)
     degraded = int((ticks["flags"] != "").sum()) if len(ticks) else 0
     logger.info("daily report %s: %d ticks, %d degraded (holder %s)", out, len(ticks), degraded, holder)
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from control.sweep.execute import ResultCache
+from control.safe_csv import write_csv
 
 META_COLUMNS = ["scenario_id", "key", "status", "error"]
 
@@ -58,7 +59,7 @@ def write_results(out_dir: Path, title: str = "sweep") -> dict[str, Path]:
     frame, keys = results_table(out_dir)
     paths = {"parquet": out_dir / "results.parquet", "csv": out_dir / "results.csv", "html": out_dir / "index.html"}
     _for_parquet(frame).to_parquet(paths["parquet"], index=False)
-    frame.to_csv(paths["csv"], index=False)
+    write_csv(frame, paths["csv"], index=False)
     paths["html"].write_text(study_page(frame, keys, title), encoding="utf-8")
     return paths
 
