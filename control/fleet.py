@@ -105,4 +105,10 @@ class FleetState:
     @property
     def gpus_now(self) -> np.ndarray:
         """(n_site,) GPUs in service in this step."""
+        frame = self.gpu_available
+        if frame is not None and list(frame.columns) == list(self.fleet.names):
+            # one row by position (a label lookup per step costs more than the policy's decision)
+            row = frame.index.searchsorted(self.now)
+            if row < len(frame) and frame.index[row] == self.now:
+                return frame.to_numpy(dtype=float)[row]
         return self.gpus_at(pd.DatetimeIndex([self.now]))[:, 0]

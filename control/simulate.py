@@ -68,16 +68,22 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
     grid_settings = scenario.settings.grid
     check_ac = grid_settings.ac_check if ac_check is None else ac_check
     needs_forecast = getattr(policy, "needs_forecast", True)
-    for now in steps:
-        active_mask = (jobs["release"] <= now) & (jobs["remaining_gpu_h"] > _EPS_GPU_H)
+    grid_aware = getattr(policy, "grid_aware", False)
+    release_ns = pd.DatetimeIndex(jobs["release"]).asi8
+    actual_hours = _ActualHours(scenario)
+    upcoming, n_released = None, -1
+    for hour_number, now in enumerate(steps):
+        remaining = jobs["remaining_gpu_h"].to_numpy()
+        released = release_ns <= now.value
+        if upcoming is None or int(released.sum()) != n_released:
+            # unreleased jobs never ran, so their rows only change when one of them is released
+            upcoming, n_released = jobs.iloc[np.flatnonzero(~released)].reset_index(drop=True), int(released.sum())
         state = FleetState(
-            now=now, fleet=fleet, jobs=jobs[active_mask].reset_index(drop=True),
-            upcoming=jobs[jobs["release"] > now].reset_index(drop=True),
-            gpu_available=scenario.gpu_available, tariff_per_mwh=scenario.tariff_per_mwh,
+            now=now, fleet=fleet, jobs=jobs.iloc[np.flatnonzero(released & (remaining > _EPS_GPU_H))].reset_index(drop=True),
+            upcoming=upcoming, gpu_available=scenario.gpu_available, tariff_per_mwh=scenario.tariff_per_mwh,
         )
         # rule-based policies that look at no forecast or limit (agnostic) are spared both
         forecast = scenario.provider.forecast(now, horizon_h) if needs_forecast else None
-        actual = scenario.provider.actual(pd.DatetimeIndex([now]))
         decide_s = build_s = solve_s = 0.0
         for attempt in range(grid_settings.max_resolves + 1):
             limits = scenario.grid.limits(forecast.index, forecast.green_mw) if forecast is not None else None
@@ -88,14 +94,14 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
             solve_s += decision.solve_s
             _check_decision(decision, state, site_pos)
             hour = execute_hour(decision, jobs, fleet, site_pos)
-            settled = _settle_hour(scenario, now, hour.site_it_mw, actual, scenario.grid.limits(actual.index, actual.green_mw))
+            settled = _settle_arrays(fleet, hour.site_it_mw, *actual_hours.at(hour_number))
             ac = _ac_check(scenario, now, settled) if check_ac else None
-            grid_aware = getattr(policy, "grid_aware", False)
             if ac is None or not ac.converged or ac.violation_mw <= 1e-6 or not grid_aware:
                 break
             if attempt < grid_settings.max_resolves:
                 logger.info("step %s: AC check found %s over limit; tightening and re-solving", now, ac.overloaded)
                 scenario.grid.tighten(list(ac.overloaded), grid_settings.tighten_factor)
+                actual_hours.limits_changed()
         for job_id, (site, gpus) in decision.allocation.items():
             s = site_pos[site]
             done, it_mwh, transfer_left, migrated = hour.jobs[job_id]
@@ -202,29 +208,55 @@ def execute_hour(decision: StepDecision, jobs: pd.DataFrame, fleet, site_pos: di
 
 
 def _ac_check(scenario: Scenario, now: pd.Timestamp, settled: dict[str, np.ndarray]):
+    grid = scenario.grid
+    injected = settled["green_used_mw"] + settled["export_mw"]
+    if getattr(grid, "network", None) is None and hasattr(grid, "connections"):
+        # site connections only: arrays in fleet order (= the grid's site order), no Series to build
+        if list(grid.connections.sites) == list(scenario.fleet.names):
+            return grid.connections.ac_check(now, settled["load_mw"], injected)
     sites = scenario.fleet.names
     series = lambda key: pd.Series(settled[key], index=sites)  # noqa: E731
-    injected = series("green_used_mw") + series("export_mw")
-    return scenario.grid.ac_check(now, series("load_mw"), injected, series("grid_import_mw"), series("export_mw"))
+    return grid.ac_check(now, series("load_mw"), pd.Series(injected, index=sites), series("grid_import_mw"),
+                         series("export_mw"))
 
 
-def _settle_hour(scenario: Scenario, now: pd.Timestamp, it_mw: np.ndarray, actual, limits) -> dict[str, np.ndarray]:
+class _ActualHours:
+    """The actual supply, intensity, price and grid limits of every hour of a run as arrays
+    (hour x site), read once instead of as one-hour frames per step. The limits are read again
+    after the AC check tightened the grid."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        names = scenario.fleet.names
+        index = scenario.index
+        actual = scenario.provider.actual(index)
+        self.green = site_values(actual.pv_mw, names) + site_values(actual.wind_mw, names)
+        self.ci = site_values(actual.ci_g_per_kwh, names)
+        self.tariff = (site_values(rows_on(scenario.tariff_per_mwh, index), names) if scenario.tariff_per_mwh is not None
+                       else np.zeros((len(index), len(names))))
+        self._actual = actual
+        self.limits_changed()
+
+    def limits_changed(self) -> None:
+        names = self.scenario.fleet.names
+        limits = self.scenario.grid.limits(self._actual.index, self._actual.green_mw)
+        self.import_limit = site_values(limits.import_limit_mw, names)
+        self.export_limit = site_values(limits.export_limit_mw, names)
+
+    def at(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(green, import limit, export limit, intensity, tariff) of hour ``k``, one value per site."""
+        return self.green[k], self.import_limit[k], self.export_limit[k], self.ci[k], self.tariff[k]
+
+
+def _settle_arrays(fleet, it_mw: np.ndarray, green: np.ndarray, import_limit: np.ndarray, export_limit: np.ndarray,  # noqa: ANN001
+                   ci: np.ndarray, tariff: np.ndarray) -> dict[str, np.ndarray]:
     """Energy balance of each site for one hour on actual supply (green first, then grid); one
     array per ``site_hour`` column (the frame is built once at the end of the run)."""
-    fleet = scenario.fleet
-    names = fleet.names
-    row = lambda frame: site_values(frame, names)[0]  # noqa: E731  (one-hour frames)
     load = it_mw * fleet.pue  # MW over one hour = MWh
-    green = row(actual.pv_mw) + row(actual.wind_mw)
     green_used = np.minimum(load, green)
     grid = load - green_used
-    import_limit = row(limits.import_limit_mw)
-    export_limit = row(limits.export_limit_mw)
     curtailable = np.maximum(green - export_limit, 0.0)
     export = np.minimum(green - green_used, export_limit)
-    ci = row(actual.ci_g_per_kwh)
-    tariff = (row(rows_on(scenario.tariff_per_mwh, pd.DatetimeIndex([now]))) if scenario.tariff_per_mwh is not None
-              else np.zeros(len(names)))
     return {
         "it_load_mw": it_mw,
         "load_mw": load,

@@ -206,8 +206,9 @@ class SiteConnectionGrid:
             if site in self.derating:
                 self.derating[site] *= factor
 
-    def ac_check(self, time: pd.Timestamp, load_mw: pd.Series, green_mw: pd.Series) -> AcCheck:
-        """AC power flow of all connections with the committed load and the green power injected.
+    def ac_check(self, time: pd.Timestamp, load_mw: pd.Series | np.ndarray, green_mw: pd.Series | np.ndarray) -> AcCheck:
+        """AC power flow of all connections with the committed load and the green power injected
+        (per site: Series by site name, or arrays in ``self.sites`` order).
 
         ``green_mw`` is the renewable power actually produced (used on site plus exported, i.e.
         after curtailment). The first check runs pandapower; later ones run the same
@@ -261,9 +262,13 @@ class SiteConnectionGrid:
         return self._background(pd.DatetimeIndex([time])).iloc[0].to_numpy(dtype=float)
 
 
-def _site_array(values: pd.Series, sites: list[str]) -> np.ndarray:
+def _site_array(values: pd.Series | np.ndarray, sites: list[str]) -> np.ndarray:
     """``values`` per site in ``sites`` order (0 for a missing site), without a reindex when the
-    series already has that index."""
+    series already has that index; an array is taken as already in ``sites`` order."""
+    if isinstance(values, np.ndarray):
+        if values.shape != (len(sites),):
+            raise ValueError(f"{values.shape} values for {len(sites)} sites; give one per site in the grid's order")
+        return values.astype(float, copy=False)
     if len(values) == len(sites) and all(a == b for a, b in zip(values.index, sites, strict=False)):
         return values.to_numpy(dtype=float)
     return values.reindex(sites, fill_value=0.0).to_numpy(dtype=float)

@@ -75,6 +75,9 @@ class SweepOutcome:
     failed: dict[str, str] = field(default_factory=dict)
     """scenario id -> error text."""
     elapsed_s: float = 0.0
+    """Wall time of the run, cluster start and stop included."""
+    compute_s: float = 0.0
+    """Wall time from the first task submitted to the last result stored."""
     workers: int = 0
 
 
@@ -172,6 +175,7 @@ def run_sweep(plan: SweepPlan, out_dir: Path, scheduler: str | None = None, work
         _say(f"running on {client.scheduler.address} with {outcome.workers} workers", progress)
         version = code_version()
         tasks = [make_task(r.scenario, r.key, version) for r in todo]
+        submitted = time.perf_counter()
         futures = client.map(run_task, tasks, key=[f"codispatch-sweep-{r.key}" for r in todo], pure=False)
         by_key = {f.key: r for f, r in zip(futures, todo, strict=True)}
         bar = _progress_bar(len(todo), progress)
@@ -197,6 +201,7 @@ def run_sweep(plan: SweepPlan, out_dir: Path, scheduler: str | None = None, work
             bar.update(1)
             bar.set_postfix(done=outcome.done, failed=len(outcome.failed))
         bar.close()
+        outcome.compute_s = time.perf_counter() - submitted
     finally:
         client.close()
         if cluster is not None:
