@@ -8,7 +8,7 @@ stored plan starts with what was actually sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,8 @@ from control.fleet import FleetState
 from control.mpc.classes import class_keys
 from control.mpc.extract import Plan
 from control.mpc.inputs import MpcInputs, build_inputs
+from control.mpc.why import explain
+from control.settings.core import MpcSettings
 from control.decision import StepDecision
 from forecasts.bundle import ForecastBundle
 from grid_models.limits import GridLimits
@@ -32,6 +34,8 @@ class HorizonPlan:
 
     jobs: pd.DataFrame
     sites: pd.DataFrame
+    explanations: list[dict] = field(default_factory=list)
+    """Why each released job runs, waits or is held (see control.mpc.why); empty without settings."""
 
 
 JOB_COLUMNS = ["hour", "job_id", "site", "gpus"]
@@ -46,9 +50,10 @@ def member_gpus(inp: MpcInputs, class_of_job: np.ndarray, class_gpus: np.ndarray
     return class_gpus[class_of_job] * share[:, None, None]
 
 
-def horizon_plan(state: FleetState, forecast: ForecastBundle, limits: GridLimits, decision: StepDecision) -> HorizonPlan:
+def horizon_plan(state: FleetState, forecast: ForecastBundle, limits: GridLimits, decision: StepDecision,
+                 settings: MpcSettings | None = None) -> HorizonPlan:
     """The decision's plan over the horizon (only the committed hour when the solver chain fell
-    back to a rule and there is no LP plan)."""
+    back to a rule and there is no LP plan); with ``settings`` also the explanations."""
     index = forecast.index
     names = state.fleet.names
     per_gpu = state.fleet.gpu_facility_mw
@@ -85,4 +90,11 @@ def horizon_plan(state: FleetState, forecast: ForecastBundle, limits: GridLimits
         "grid_mw": grid.ravel(), "export_mw": export.ravel(), "import_limit_mw": inputs.import_limit_mw.ravel(),
         "ci_g_per_kwh": inputs.ci_g_per_kwh.ravel(),
     }, columns=SITE_COLUMNS)
-    return HorizonPlan(jobs, sites)
+    explanations: list[dict] = []
+    if settings is not None and inputs.n_job:
+        decided = {row[j]: (names.index(site), int(count)) for j, (site, count) in decision.allocation.items()
+                   if j in row}
+        running = state.jobs.set_index("job_id")["state"].eq("running") if len(state.jobs) else pd.Series(dtype=bool)
+        was_running = np.array([bool(running.get(j, False)) for j in inputs.job_ids])
+        explanations = explain(inputs, settings, gpus, decided, was_running, names)
+    return HorizonPlan(jobs, sites, explanations)

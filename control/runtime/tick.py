@@ -203,7 +203,7 @@ def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: p
                                                    step=step)
     flags += solver_flags
     kill_point("decided")
-    whole = horizon_plan(state, forecast, limits, decision)
+    whole = horizon_plan(state, forecast, limits, decision, settings.mpc)
     stamp = utc(tick_time)
     now = now_utc()
     plan = [PlanRecord(tick_time=stamp, job_id=j, site=s, gpus=int(g)) for j, (s, g) in decision.allocation.items()]
@@ -225,7 +225,7 @@ def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: p
                               plan_s=time.perf_counter() - started, forecast_method=forecast.method,
                               objective=decision.objective if np.isfinite(decision.objective) else None)
     store.write_plan(tick, plan, intents, forecasts,
-                     TickExtras(whole.jobs, whole.sites, detail, job_changes=applied.changes,
+                     TickExtras(whole.jobs, whole.sites, detail, whole.explanations, job_changes=applied.changes,
                                 request_outcomes={k: (str(v[0]), v[1]) for k, v in applied.outcomes.items()}))
     kill_point("planned")
     logger.info("tick %s: %d active jobs, %d run, %d intents, MPC %s in %d simplex iterations (%s start), flags %s",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -127,7 +128,8 @@ class Store:
             if len(extra.plan_sites):
                 _insert(session, PlanSiteRecord, _records(extra.plan_sites, tick_time=stamp))
             if extra.explanations:
-                _insert(session, ExplanationRecord, [dict(e, tick_time=stamp) for e in extra.explanations])
+                _insert(session, ExplanationRecord, [dict(e, tick_time=stamp, factors=json.dumps(e["factors"]))
+                                                     for e in extra.explanations])
             if extra.detail is not None:
                 session.add(extra.detail)
             for job_id, change in extra.job_changes.items():

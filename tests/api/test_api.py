@@ -67,6 +67,8 @@ def test_reads_equal_the_store(server, fleet) -> None:
         assert detail["progress"] == pytest.approx(1 - row["remaining_gpu_h"] / row["work_gpu_h"], abs=1e-6)
         assert detail["history"] and detail["planned_hours"] and detail["expected_finish"]
         assert detail["deadline_risk"] in ("on_track", "at_risk", "late")
+        assert detail["why"]["decision"] == "run" and detail["why"]["site"] == row["site"]
+        assert detail["why"]["factors"]["factor"] and detail["why"]["summary"]
         plan = client.get("/api/plan").json()
         assert plan["tick_time"] == fleet.ticks[-1].isoformat()
         assert len(plan["hours"]) == settings.mpc.horizon_h * len(settings.sites)
@@ -85,6 +87,7 @@ def test_reads_equal_the_store(server, fleet) -> None:
         assert "/api/jobs/{job_id}/cancel" in schema["paths"]
 
 
+@pytest.mark.slow
 def test_writes_are_validated_audited_and_acted_on_by_the_next_tick(built_fleet, tmp_path) -> None:
     fleet = copy_fleet(built_fleet, tmp_path)
     settings = load_settings(fleet.config)

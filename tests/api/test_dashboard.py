@@ -11,7 +11,7 @@ from tests.conftest import REPO
 
 from .cdp import Chromium
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = REPO / "out" / "dashboard"
 
 
@@ -83,6 +83,8 @@ def test_job_page_with_timeline_and_why(browser, server, api) -> None:
     assert facts["job"] == job_id and facts["state"] == job["state"] and facts["site"] == job["site"]
     assert facts["remaining GPU-h"] == f"{job['remaining_gpu_h']:.1f}"
     assert browser.evaluate("document.querySelectorAll('#timeline .js-plotly-plot').length") == 1
+    summary = browser.evaluate("document.getElementById('why-summary').textContent")
+    assert summary == f"{job['why']['decision']} ({job['why']['tick_time']}): {job['why']['summary']}"
     rows = browser.evaluate("document.querySelectorAll('#history-table tbody tr').length")
     assert rows == len(job["history"])
 
