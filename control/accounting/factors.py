@@ -10,16 +10,29 @@ A factor set is a TOML file (see ``data/factors/``) with ``name``, ``version``, 
   Electricity Maps hourly export (path relative to the factor file): the hour's average
   intensity of the zone [gCO2eq/kWh], and its low-carbon share for the 24/7 CFE score.
 
+Without a factor file, the factors follow ``[forecast] carbon`` so that one carbon source feeds
+the controller, the settlement and the ledger: ``electricitymaps`` gives an hourly CO2e set built
+from the same zone files (direct intensity, the column the controller sees), laid onto the run's
+calendar the same way (the data year's month, day and hour, UTC; a typical-year profile), with
+the zone's low-carbon share as the hourly CFE share and its estimated-value flags; ``constant``
+and ``china_model`` count at the intensity each hour was settled at, CO2.
+
+Market-based emissions take the region's residual-mix factor; a region without one takes the
+location factor of the same hour (so market-based equals location-based for energy no
+instrument covers, never more), flagged as an estimate.
+
 kg/kWh equals t/MWh; every factor here is held in t/MWh.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from control.settings import Settings
@@ -59,6 +72,13 @@ class FactorTable:
     estimated_hourly: pd.DataFrame | None = None
     """Hours x region, bool: the factor of that hour was estimated by the data provider."""
     source: str = ""
+    basis: str = ""
+    """What the factor of an hour means, for reports: e.g. ``annual``, ``hourly``, ``settled``."""
+    typical_year: bool = False
+    """Hourly tables of one data year looked up by UTC month, day and hour (29 Feb -> 28 Feb), as
+    the controller's carbon series are (``forecasts.carbon_sources.on_index``)."""
+    residual_from_location: tuple[str, ...] = ()
+    """Regions without a residual-mix factor: market-based takes the hour's location factor."""
 
     @classmethod
     def from_settings(cls, settings: Settings, factor_file: Path | None = None) -> FactorTable:
@@ -67,7 +87,9 @@ class FactorTable:
         path = factor_file or settings.accounting.factor_file
         regions = [r.name for r in settings.regions]
         loaded = read_factor_set(path, regions) if path is not None else None
-        flags, residual, cfe = [], {}, {}
+        if loaded is None and settings.forecast.carbon == "electricitymaps":
+            loaded = electricitymaps_factor_set(settings.forecast.electricitymaps_files)
+        flags, residual, cfe, from_location = [], {}, {}, []
         for region in settings.regions:
             if loaded is not None and loaded.location_t_per_mwh is not None:
                 location = loaded.location_t_per_mwh[region.name]
@@ -75,8 +97,11 @@ class FactorTable:
                 location = region.emission_factor_kg_per_kwh
             if region.residual_mix_kg_per_kwh is None:
                 residual[region.name] = location
-                flags.append(f"region {region.name}: no residual-mix factor configured; the annual location factor "
-                             f"({location:.4f} t/MWh) is used for market-based emissions (an estimate)")
+                from_location.append(region.name)
+                hourly = loaded is not None and loaded.location_hourly_t_per_mwh is not None
+                what = "each hour's location factor is" if hourly else f"the location factor ({location:.4f} t/MWh) is"
+                flags.append(f"region {region.name}: no residual-mix factor configured; {what} used for market-based "
+                             "emissions (an estimate)")
             else:
                 residual[region.name] = region.residual_mix_kg_per_kwh
             cfe[region.name] = region.grid_cfe_share if region.grid_cfe_share is not None else 0.0
@@ -84,16 +109,23 @@ class FactorTable:
                 flags.append(f"region {region.name}: grid carbon-free share not configured; taken as 0 in the CFE score")
         if loaded is None:
             acc = settings.accounting
-            return cls(acc.factor_set, acc.factor_set_version, None, residual, cfe, tuple(flags),
-                       gas="CO2", source="config regions' emission_factor_kg_per_kwh")
+            if settings.forecast.carbon == "china_model":
+                source = ("the hourly China regional grid model ([forecast] carbon = china_model), the intensity "
+                          "each hour was settled at")
+                basis = "hourly (settled)"
+            else:
+                source, basis = "config regions' emission_factor_kg_per_kwh", "annual"
+            return cls(acc.factor_set, acc.factor_set_version, None, residual, cfe, tuple(flags), gas="CO2",
+                       source=source, basis=basis, residual_from_location=tuple(from_location))
         return cls(loaded.name, loaded.version, loaded.location_t_per_mwh, residual, cfe,
                    tuple(flags) + loaded.flags, loaded.gas, loaded.location_hourly_t_per_mwh,
-                   loaded.cfe_hourly_share, loaded.estimated_hourly, loaded.source)
+                   loaded.cfe_hourly_share, loaded.estimated_hourly, loaded.source, loaded.basis,
+                   loaded.typical_year, tuple(from_location))
 
     def location_factor(self, hours: pd.Series, regions: pd.Series, settled_g_per_kwh: pd.Series) -> pd.Series:
         """Location factor [t/MWh] of each (hour, region) row."""
         if self.location_hourly_t_per_mwh is not None:
-            return _lookup(self.location_hourly_t_per_mwh, hours, regions, self.name)
+            return _lookup(self.location_hourly_t_per_mwh, self._hours(hours), regions, self.name)
         if self.location_t_per_mwh is not None:
             return regions.map(self.location_t_per_mwh).astype(float)
         return settled_g_per_kwh.astype(float) / 1000.0  # g/kWh -> t/MWh
@@ -111,8 +143,66 @@ class FactorTable:
     def cfe_share(self, hours: pd.Series, regions: pd.Series) -> pd.Series:
         """Carbon-free share of the grid [0..1] of each (hour, region) row."""
         if self.cfe_hourly_share is not None:
-            return _lookup(self.cfe_hourly_share, hours, regions, self.name)
+            return _lookup(self.cfe_hourly_share, self._hours(hours), regions, self.name)
         return regions.map(self.grid_cfe_share).astype(float)
+
+    def residual_factor(self, regions: pd.Series, location_t_per_mwh: pd.Series) -> pd.Series:
+        """Residual-mix factor [t/MWh] of each row: the configured one, else the row's location factor."""
+        configured = regions.map(self.residual_t_per_mwh).astype(float)
+        return configured.where(~regions.isin(self.residual_from_location), location_t_per_mwh.astype(float))
+
+    def estimated(self, hours: pd.Series, regions: pd.Series) -> pd.Series:
+        """True where the row's hourly factor was estimated by the data provider."""
+        if self.estimated_hourly is None:
+            return pd.Series(False, index=hours.index)
+        keys = pd.MultiIndex.from_arrays([pd.DatetimeIndex(self._hours(hours)), regions])
+        values = self.estimated_hourly.stack().reindex(keys)
+        return pd.Series(values.fillna(False).astype(bool).to_numpy(), index=hours.index)
+
+    def _hours(self, hours: pd.Series) -> pd.Series:
+        """The table's own hours for ``hours`` (typical-year tables: same UTC month, day and hour)."""
+        if not self.typical_year or self.location_hourly_t_per_mwh is None:
+            return hours
+        times = pd.DatetimeIndex(pd.to_datetime(hours, utc=True))
+        year = int(self.location_hourly_t_per_mwh.index[0].year)
+        day = np.where((times.month == 2) & (times.day == 29), 28, times.day)
+        mapped = pd.to_datetime(pd.DataFrame({"year": year, "month": times.month, "day": day, "hour": times.hour}),
+                                utc=True)
+        return pd.Series(mapped.to_numpy(), index=hours.index)
+
+
+def electricitymaps_factor_set(files: dict[str, Path]) -> FactorTable:
+    """The hourly CO2e factor set of ``[forecast] carbon = "electricitymaps"``: the zones the
+    controller and the settlement use (direct intensity), versioned by the files' contents."""
+    ci, cfe, estimated, flags, zones = {}, {}, {}, [], []
+    years: set[int] = set()
+    digest = hashlib.sha256()
+    for region, path in sorted(files.items()):
+        frame, log = read_electricitymaps(path)
+        digest.update(Path(path).read_bytes())
+        ci[region] = frame["ci_direct_g_per_kwh"] / 1000.0
+        cfe[region] = frame["low_carbon_pct"] / 100.0
+        estimated[region] = frame["estimated"]
+        zones.append(f"{region}={frame.attrs['zone']}")
+        years.update(int(y) for y in frame.index.year.unique())
+        share = float(frame["estimated"].mean())
+        if share > 0:
+            flags.append(f"region {region}: {share:.1%} of the hourly factors of zone {frame.attrs['zone']} "
+                         "were estimated by Electricity Maps")
+        for rule, count in log.counts.items():
+            flags.append(f"region {region}: zone file repaired ({rule}: {count} rows)")
+    if len(years) > 1:
+        raise FactorSetError(f"[forecast] electricitymaps_files cover several years {sorted(years)}; give one year's files")
+    year = years.pop() if years else 0
+    return FactorTable(
+        name="Electricity Maps hourly zone intensity (direct)", version=f"{year} sha256:{digest.hexdigest()[:12]}",
+        location_t_per_mwh=None, residual_t_per_mwh={}, grid_cfe_share={}, flags=tuple(flags), gas="CO2e",
+        location_hourly_t_per_mwh=pd.DataFrame(ci), cfe_hourly_share=pd.DataFrame(cfe),
+        estimated_hourly=pd.DataFrame(estimated),
+        source=(f"Electricity Maps hourly zone exports of {year} ([forecast] electricitymaps_files: {', '.join(zones)}), "
+                "direct (operational) average intensity in gCO2eq/kWh, the series the controller and the settlement "
+                "use; laid onto the calendar by UTC month, day and hour"),
+        basis="hourly", typical_year=True)
 
 
 def _lookup(table: pd.DataFrame, hours: pd.Series, regions: pd.Series, name: str) -> pd.Series:
@@ -151,11 +241,11 @@ def read_factor_set(path: Path, regions: list[str]) -> FactorTable:
     common = dict(name=str(data["name"]), version=str(data["version"]), residual_t_per_mwh={},
                   grid_cfe_share={}, gas=gas, source=str(data.get("source", "")))
     if kind == "annual":
-        return FactorTable(location_t_per_mwh=_annual(path, data, regions, gas), **common)
+        return FactorTable(location_t_per_mwh=_annual(path, data, regions, gas), basis="annual", **common)
     if kind == "hourly":
         hourly, cfe, estimated, flags = _hourly(path, data, regions)
         return FactorTable(location_t_per_mwh=None, location_hourly_t_per_mwh=hourly, cfe_hourly_share=cfe,
-                           estimated_hourly=estimated, flags=flags, **common)
+                           estimated_hourly=estimated, flags=flags, basis="hourly", **common)
     raise FactorSetError(f"factor set {path}: kind {kind!r}; allowed 'annual' or 'hourly'")
 
 

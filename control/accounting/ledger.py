@@ -15,7 +15,8 @@ Location-based emissions (GHG Protocol Scope 2 Guidance 2015, ch. 6.6): ``grid x
 factor``, the factor being the chosen factor set's value for the site's region (annual) or for
 the region and hour (hourly), or, without a factor-set file, the intensity the hour was settled
 at in the run. Market-based (ch. 6.7 and 7): energy covered by valid instruments at the
-instrument's factor, the rest at the region's residual-mix factor. Own and co-located renewables
+instrument's factor, the rest at the region's residual-mix factor (without one: the hour's
+location factor, so market-based never exceeds location-based unless instruments say so). Own and co-located renewables
 used behind the meter count zero in both. CO2 and CO2e are kept apart: a CO2-only factor set
 fills ``*_tco2`` and leaves ``*_tco2e`` empty (NaN), a CO2e set the reverse.
 
@@ -80,6 +81,15 @@ class Ledger:
         out["cfe_score"] = out["cfe_mwh"] / load
         out["factor_set"] = self.factors.name
         out["factor_set_version"] = self.factors.version
+        out["factor_gas"] = self.factors.gas
+        out["factor_basis"] = self.factors.basis
+        out["factor_source"] = self.factors.source
+        if self.factors.estimated_hourly is not None and "factor_estimated" in self.site_hour:
+            share = self.site_hour.groupby("site")["factor_estimated"].mean()
+            overall = float(self.site_hour["factor_estimated"].mean()) if len(self.site_hour) else np.nan
+            out["provider_estimated_share"] = out["site"].map(share).where(out["site"] != "TOTAL", overall)
+        else:
+            out["provider_estimated_share"] = np.nan
         return out
 
     def job_intensity(self) -> pd.DataFrame:
@@ -156,6 +166,7 @@ def _site_hour(site_hour: pd.DataFrame, factors: FactorTable, valid: pd.DataFram
         "green_energy_mwh": green, "grid_energy_mwh": grid,
     })
     out["location_factor_t_per_mwh"] = factors.location_factor(hours, region, site_hour["ci_g_per_kwh"])
+    out["factor_estimated"] = factors.estimated(hours, region).to_numpy()
     location = out["grid_energy_mwh"] * out["location_factor_t_per_mwh"]
     covered = _instrument_cover(out, valid)
     out["contracted_mwh"] = 0.0
@@ -166,7 +177,7 @@ def _site_hour(site_hour: pd.DataFrame, factors: FactorTable, valid: pd.DataFram
         out["contracted_mwh"] += out[f"contracted_{kind}_mwh"]
         instrument_tco2 += out[f"contracted_{kind}_mwh"] * factor
     out["residual_mwh"] = out["grid_energy_mwh"] - out["contracted_mwh"]
-    market = instrument_tco2 + out["residual_mwh"] * region.map(factors.residual_t_per_mwh)
+    market = instrument_tco2 + out["residual_mwh"] * factors.residual_factor(region, out["location_factor_t_per_mwh"])
     co2 = factors.gas == "CO2"
     out["location_tco2"] = location if co2 else np.nan
     out["market_tco2"] = market if co2 else np.nan

@@ -48,12 +48,11 @@ def data_quality_flags(ledger: Ledger, steps: pd.DataFrame | None = None) -> lis
         flags.append(f"facility energy of {len(sh) - metered} of {len(sh)} site-hours is modelled (IT energy x PUE "
                      "as dispatched), not metered: an estimate")
     flags.extend(ledger.factors.flags)
-    estimated = ledger.factors.estimated_hourly
-    if estimated is not None:
-        stacked = estimated.stack().reindex(pd.MultiIndex.from_arrays([pd.DatetimeIndex(sh["hour"]), sh["region"]]))
-        count = int(stacked.fillna(False).astype(bool).sum())
+    if ledger.factors.estimated_hourly is not None:
+        count = int(ledger.factors.estimated(sh["hour"].reset_index(drop=True), sh["region"].reset_index(drop=True)).sum())
         if count:
-            flags.append(f"{count} of {len(sh)} site-hours use an hourly factor the data provider estimated")
+            flags.append(f"{count} of {len(sh)} site-hours ({count / len(sh):.0%}) use an hourly factor the data "
+                         "provider estimated")
     if steps is not None and not steps.empty and "flags" in steps:
         text = steps["flags"].fillna("").astype(str)
         degraded = text.str.split(";").map(lambda fs: [f for f in fs if f.startswith(DEGRADED_PREFIXES)])

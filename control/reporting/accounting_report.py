@@ -137,7 +137,7 @@ def accounting_html(ledger: Ledger, avoided: pd.DataFrame | None, policy: str,
 def methodology(ledger: Ledger) -> str:
     """The methodology section: standards, formulas, factor set and version."""
     f = ledger.factors
-    kind = "hourly" if f.location_hourly_t_per_mwh is not None else "annual"
+    kind = f.basis or ("hourly" if f.location_hourly_t_per_mwh is not None else "annual")
     source = f" Source: {html.escape(f.source)}." if f.source else ""
     return f"""
 <h3>Methodology</h3>
@@ -146,13 +146,13 @@ def methodology(ledger: Ledger) -> str:
 market-based totals. Facility energy = IT energy x PUE (plus idle energy while a migrating job waits for
 its checkpoint), or the meter reading where one is given.</li>
 <li><b>Location-based</b> (ch. 6): grid energy x the grid-average emission factor of the site's region.
-Factor set <b>{html.escape(f.name)}</b>, version <b>{html.escape(f.version)}</b> ({kind} factors,
-{html.escape(f.gas)}).{source} Renewable power generated on site or by co-located plants and used behind
+Factor set <b>{html.escape(f.name)}</b>, version <b>{html.escape(f.version)}</b> (<span id="factor-basis">{html.escape(kind)}</span> factors,
+<span id="factor-gas">{html.escape(f.gas)}</span>).{source} Renewable power generated on site or by co-located plants and used behind
 the meter has zero emissions. Restating the period with the same version gives identical numbers.</li>
 <li><b>Market-based</b> (ch. 6-7): grid energy covered by contractual instruments (PPAs, green power
 trading, unbundled certificates such as China's GEC) that meet the Scope 2 quality criteria (unique
 claim, retired for this claim, same market, vintage of the reporting year) at the instrument's factor;
-the rest at the region's residual-mix factor. Instruments that fail a criterion are listed and not
+the rest at the region's residual-mix factor (a region without one: the hour's location factor, an estimate). Instruments that fail a criterion are listed and not
 counted. Instrument MWh are spread over a site's hours pro rata to its grid energy.</li>
 <li><b>Supply split</b> per site-hour: on-site/co-located green, green that would otherwise have been
 curtailed (absorbed), grid (covered by instruments, by kind, and residual); jobs get each site-hour's
