@@ -25,7 +25,7 @@ import logging
 import os
 import secrets
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +58,8 @@ class ParityResult:
     progress_max_abs_diff: float
     tick_flags: dict[str, int] = field(default_factory=dict)
     ledger_rows: int = 0
+    http_requests: int = 0
+    """Requests the daemon's ticks made to the replay server (NWP + carbon)."""
 
     @property
     def identical(self) -> bool:
@@ -67,10 +69,10 @@ class ParityResult:
         return {"hours": self.hours, "decision_rows": self.decision_rows,
                 "decision_mismatches": len(self.decision_mismatches), "ledger_rows": self.ledger_rows,
                 "ledger_max_abs_diff": self.ledger_max_abs_diff, "progress_max_abs_diff": self.progress_max_abs_diff,
-                "tick_flags": self.tick_flags}
+                "tick_flags": self.tick_flags, "http_requests": self.http_requests}
 
 
-def _overrides(period: Path, manifest: dict, work: Path, live: bool, port: int = 0) -> dict:
+def _overrides(period: Path, manifest: dict, work: Path, live: bool, port: int = 0, jobs: Path | None = None) -> dict:
     feeds = {"carbon_zones": manifest["zones"], "http_retries": 1, "http_backoff_s": 0.05}
     if live:
         feeds |= {"nwp_url": f"http://127.0.0.1:{port}/{{site}}/v1/forecast",
@@ -79,7 +81,8 @@ def _overrides(period: Path, manifest: dict, work: Path, live: bool, port: int =
     else:
         feeds |= {"nwp_dir": str(period / "nwp"), "carbon_dir": str(period / "carbon"),
                   "measurements_dir": str(period / "measurements")}
-    return {"scenario": {"start": manifest["start"]}, "forecast": {"method": "feeds"}, "feeds": feeds,
+    extra = {"jobs": {"file": str(Path(jobs).resolve())}} if jobs is not None else {}
+    return extra | {"scenario": {"start": manifest["start"]}, "forecast": {"method": "feeds"}, "feeds": feeds,
             "grid": {"ac_check": False},
             "runtime": {"database": str(work / "store.sqlite"), "intents_file": str(work / "intents.jsonl")}}
 
@@ -96,15 +99,22 @@ def _load(config: Path, overrides: dict) -> Settings:
     return parse_settings(data, base_dir=Path(config).resolve().parent, source=str(config))
 
 
-def simulate_period(config: Path, period: Path, days: int, work: Path) -> tuple[Settings, PolicyRun, pd.DataFrame]:
+def simulate_period(config: Path, period: Path, hours: int, work: Path,
+                    jobs: Path | None = None) -> tuple[Settings, PolicyRun, pd.DataFrame]:
+    """``codispatch simulate``'s loop (MPC) over the first ``hours`` hours of the period."""
     manifest = json.loads((period / MANIFEST).read_text(encoding="utf-8"))
-    settings = _load(config, _overrides(period, manifest, work, live=False))
-    scenario = load_scenario(settings, days)
+    settings = _load(config, _overrides(period, manifest, work, live=False, jobs=jobs))
+    scenario = load_scenario(settings, -(-hours // 24))
+    if hours % 24:
+        end = scenario.index[hours - 1] + pd.Timedelta(hours=1)
+        in_run = scenario.jobs["deadline"] <= end
+        scenario = replace(scenario, index=scenario.index[:hours], jobs=scenario.jobs[in_run].reset_index(drop=True))
     run = run_policy(scenario, make_policy("mpc", settings, scenario), ac_check=False)
     return settings, run, scenario.jobs
 
 
-def daemon_period(config: Path, period: Path, days: int, work: Path, jobs: pd.DataFrame) -> tuple[Store, dict[str, int]]:
+def daemon_period(config: Path, period: Path, hours: int, work: Path,
+                  jobs: pd.DataFrame) -> tuple[Store, dict[str, int], int]:
     """One tick per simulated hour; after the last one, the last hour's meters are taken in and
     settled as the next tick would (without planning beyond the period)."""
     manifest = json.loads((period / MANIFEST).read_text(encoding="utf-8"))
@@ -122,7 +132,7 @@ def daemon_period(config: Path, period: Path, days: int, work: Path, jobs: pd.Da
             adapter = FileAdapter(settings.runtime.intents_file, {s.name: s.gpu_count for s in settings.sites})
             start = pd.Timestamp(manifest["start"]).tz_convert("UTC")
             copied: set[str] = set()
-            ticks = pd.date_range(start, periods=days * 24 + 1, freq="h")
+            ticks = pd.date_range(start, periods=hours + 1, freq="h")
             for tick in ticks:
                 server.clock = tick
                 for path in pushed_meter_files(period / "measurements", tick):
@@ -139,12 +149,13 @@ def daemon_period(config: Path, period: Path, days: int, work: Path, jobs: pd.Da
                                   mpc_step_for(str(config), settings))
                 for flag in result.flags:
                     flags[flag] = flags.get(flag, 0) + 1
+            requests = len(server.requests)
     finally:
         if previous is None:
             os.environ.pop(TOKEN_ENV, None)
         else:
             os.environ[TOKEN_ENV] = previous
-    return store, flags
+    return store, flags, requests
 
 
 def simulation_ledger(run: PolicyRun) -> pd.DataFrame:
@@ -166,14 +177,16 @@ LEDGER_COLUMNS = ["it_energy_mwh", "facility_energy_mwh", "green_used_mwh", "gri
                   "emissions_t"]
 
 
-def run_parity(config: Path, period: Path, work: Path, days: int | None = None) -> ParityResult:
-    """Play ``period`` through the simulation and through the daemon and compare (module notes)."""
+def run_parity(config: Path, period: Path, work: Path, days: int | None = None,
+               jobs: Path | None = None, hours: int | None = None) -> ParityResult:
+    """Play the first ``hours`` (or ``days``; default the whole period) of ``period`` through the
+    simulation and through the daemon and compare (module notes)."""
     manifest = json.loads((Path(period) / MANIFEST).read_text(encoding="utf-8"))
-    days = days or int(manifest["days"])
+    n_hours = hours or 24 * (days or int(manifest["days"]))
     work.mkdir(parents=True, exist_ok=True)
-    _, run, jobs = simulate_period(config, Path(period), days, work / "simulate")
-    store, flags = daemon_period(config, Path(period), days, work / "daemon", jobs)
-    hours = pd.date_range(pd.Timestamp(manifest["start"]).tz_convert("UTC"), periods=days * 24, freq="h")
+    _, run, played = simulate_period(config, Path(period), n_hours, work / "simulate", jobs)
+    store, flags, requests = daemon_period(config, Path(period), n_hours, work / "daemon", played)
+    hours = pd.date_range(pd.Timestamp(manifest["start"]).tz_convert("UTC"), periods=n_hours, freq="h")
     plans = store.plans(list(hours))[["tick_time", "job_id", "site", "gpus"]].rename(columns={"tick_time": "time"})
     sim = run.dispatch[["time", "job_id", "site", "gpus"]]
     merged = sim.merge(plans, on=["time", "job_id"], how="outer", suffixes=("_simulate", "_daemon"), indicator=True)
@@ -192,4 +205,5 @@ def run_parity(config: Path, period: Path, work: Path, days: int | None = None) 
     progress_diff = float(np.max(np.abs(progress.reindex(sim_left.index).to_numpy() - sim_left.to_numpy()))) \
         if len(sim_left) else 0.0
     store.close()
-    return ParityResult(len(hours), len(sim), mismatches.drop(columns="_merge"), diff, progress_diff, flags, len(ledger))
+    return ParityResult(len(hours), len(sim), mismatches.drop(columns="_merge"), diff, progress_diff, flags, len(ledger),
+                        requests)

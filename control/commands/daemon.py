@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from control.errors import CommandError
-from control.runtime.daemon import LeaseLost, start_daemon
+from control.runtime.daemon import LeaseLost, next_tick_time, start_daemon
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,11 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"codispatch daemon: scheduler started (UTC); jobs: {', '.join(j.id for j in scheduler.get_jobs())}")
+    due = any(j.id == "startup_tick" for j in scheduler.get_jobs())
+    print(f"codispatch daemon: scheduler started (UTC); jobs: {', '.join(j.id for j in scheduler.get_jobs())}; "
+          f"it plans the jobs submitted to its store (no [jobs] file needed); "
+          f"{'the due tick runs now, then ' if due else ''}next tick at {next_tick_time():%Y-%m-%d %H:%M:%S} UTC",
+          flush=True)
     try:
         scheduler.start()
     finally:

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("report", help="carbon-accounting report (HTML and CSV ledger) of a run")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--sim", type=Path, help="output directory of `codispatch simulate`")
-    source.add_argument("--db", help="database URL of the daemon's store")
+    source.add_argument("--db", nargs="?", const="", default=None,
+                        help="the daemon's store: its database URL, or nothing for the config's [runtime] store")
     parser.add_argument("--config", type=Path, required=True, help="the scenario TOML the run used")
     parser.add_argument("--policy", default="mpc", help="which simulated policy to account (default mpc; --sim only)")
     parser.add_argument("--factors", type=Path, default=None,
@@ -42,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
+    if args.db == "":
+        args.db = settings.runtime.url()
     if args.db:
         if args.out is None:
             raise ReportInputError(f"--db {args.db}: give the output directory with --out DIR")

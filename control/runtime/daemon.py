@@ -131,4 +131,27 @@ def start_daemon(config_path: Path) -> tuple[BaseScheduler, Callable[[], None]]:
     fleet = Fleet.from_settings(settings)
     sent, flags = reconcile(store, make_adapter(settings), fleet)
     logger.info("start-up reconcile: %d intents re-sent, flags %s", sent, flags or "none")
-    return build_scheduler(settings, config_path, holder), lambda: store.release_lease(holder)
+    scheduler = build_scheduler(settings, config_path, holder)
+    startup_tick(scheduler, config_path, store, holder)
+    return scheduler, lambda: store.release_lease(holder)
+
+
+def startup_tick(scheduler: BaseScheduler, config_path: Path, store, holder: str) -> bool:  # noqa: ANN001
+    """When the current hour's tick is due (not done yet), schedule it to run as soon as the
+    scheduler starts (job ``startup_tick``), so a daemon started at 10:20 does not wait until
+    11:00 to plan; returns whether it was scheduled."""
+    hour = pd.Timestamp(now_utc()).floor("h")
+    existing = store.tick(hour)
+    if existing is not None and existing.status == "done":
+        return False
+    logger.info("tick %s is due: it runs at start-up", hour)
+    scheduler.add_job(control_tick_job, "date", run_date=now_utc(), id="startup_tick", replace_existing=True,
+                      args=[str(Path(config_path).resolve()), holder])
+    return True
+
+
+def next_tick_time(now: pd.Timestamp | None = None) -> pd.Timestamp:
+    """When the scheduler runs the next control tick (every hour at :00:05 UTC)."""
+    now = pd.Timestamp(now if now is not None else now_utc())
+    candidate = now.floor("h") + pd.Timedelta(seconds=5)
+    return candidate if candidate > now else candidate + pd.Timedelta(hours=1)

@@ -93,16 +93,17 @@ class FeedsForecastProvider:
             if weather.issue_time > at:  # sources already refuse these; kept as the rule's one place
                 raise FeedError("nwp_future", f"NWP for {site.name} issued {weather.issue_time}, after {at}")
             window = weather.frame.reindex(index)
+            ghi = window["ghi_w_per_m2"].dropna()
+            share = night_share(site.lat, site.lon, pd.DatetimeIndex(ghi.index), ghi.to_numpy())
+            if share > MAX_NIGHT_SHARE:  # checked first: a shifted clock also leaves hours uncovered
+                raise FeedError("nwp_time_shifted", f"NWP for {site.name} issued {weather.issue_time} puts {share:.0%} of "
+                                "its sunlight at night: its times are shifted (check utc_offset_seconds / timezone)")
             needed = ["ghi_w_per_m2", "dni_w_per_m2", "dhi_w_per_m2", "temp_air_c", "wind_speed_10m_m_per_s"]
             holes = window[needed].isna().any(axis=1)
             if holes.any():
                 raise FeedError("nwp_partial", f"NWP for {site.name} issued {weather.issue_time} covers {int((~holes).sum())} "
                                 f"of the {horizon_h} hours from {at} (first missing {index[holes.to_numpy()][0]}); "
                                 "ask for more forecast_days")
-            share = night_share(site.lat, site.lon, index, window["ghi_w_per_m2"].to_numpy())
-            if share > MAX_NIGHT_SHARE:
-                raise FeedError("nwp_time_shifted", f"NWP for {site.name} issued {weather.issue_time} puts {share:.0%} of "
-                                "its sunlight at night: its times are shifted (check utc_offset_seconds / timezone)")
             pv[site.name], wind[site.name] = site_power_mw(site.plants, window)
             issues.append(weather.issue_time)
         ci, flags = self._ci_forecast(at, index)

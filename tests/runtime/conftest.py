@@ -35,3 +35,14 @@ def first_jobs(default_config, tmp_path) -> Path:
     path = tmp_path / "jobs.csv"
     pd.read_csv(default_config.parent.parent / "data" / "jobs" / "default_jobs.csv").head(8).to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def one_day(default_config, tmp_path_factory) -> Path:
+    """One recorded day of the default fleet in the feed adapters' formats (control.feeds_record)."""
+    from control.feeds_record import record_period
+    from control.settings import load_settings
+
+    out = tmp_path_factory.mktemp("period")
+    record_period(load_settings(default_config), out, days=1)
+    return out
