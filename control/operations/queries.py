@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -55,9 +57,14 @@ class Operations:
     settings: Settings
     store: Store
 
-    @property
+    @cached_property
     def fleet(self) -> Fleet:
         return Fleet.from_settings(self.settings)
+
+    @cached_property
+    def throughput(self) -> dict[str, float]:
+        """Reference-GPU hours per GPU-hour of each site."""
+        return dict(zip(self.fleet.names, self.fleet.throughput.astype(float), strict=True))
 
     def session(self) -> Session:
         return Session(self.store.engine, expire_on_commit=False)
@@ -147,13 +154,12 @@ def jobs(ops: Operations, state: str | None = None, site: str | None = None, lim
 
 
 def _throughput(ops: Operations) -> dict[str, float]:
-    fleet = ops.fleet
-    return dict(zip(fleet.names, fleet.throughput.astype(float), strict=True))
+    return ops.throughput
 
 
-def _planned(ops: Operations, session: Session, job_ids: Iterable[str]) -> pd.DataFrame:
+def _planned(ops: Operations, session: Session, job_ids: Iterable[str], latest: Any = None) -> pd.DataFrame:
     """The newest whole plan's rows for ``job_ids`` (``hour, job_id, site, gpus``)."""
-    latest = _latest_planned_tick(session)
+    latest = latest if latest is not None else _latest_planned_tick(session)
     ids = list(job_ids)
     if latest is None or not ids:
         return pd.DataFrame(columns=["hour", "job_id", "site", "gpus"])
@@ -165,17 +171,35 @@ def _planned(ops: Operations, session: Session, job_ids: Iterable[str]) -> pd.Da
     return frame
 
 
+def expected_finishes(plan: pd.DataFrame, remaining_gpu_h: dict[str, float],
+                      throughput: dict[str, float]) -> dict[str, pd.Timestamp]:
+    """Per job: the end of the planned hour in which its cumulative planned work reaches its
+    remaining work (jobs the plan does not finish within the horizon are left out). Vectorised
+    over all the jobs of ``plan`` (``hour, job_id, site, gpus``)."""
+    if plan.empty:
+        return {}
+    codes, names = pd.factorize(plan["job_id"])
+    hours = pd.DatetimeIndex(pd.to_datetime(plan["hour"], utc=True)).asi8  # ns since the epoch, UTC
+    order = np.lexsort((hours, codes))
+    codes, hours = codes[order], hours[order]
+    work = (plan["gpus"].to_numpy(float) * plan["site"].map(throughput).fillna(0.0).to_numpy(float))[order]
+    done = np.cumsum(work)
+    starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
+    before = np.repeat(np.r_[0.0, done[starts[1:] - 1]], np.diff(np.r_[starts, len(codes)]))
+    done -= before  # cumulative work within each job, in hour order
+    need = np.array([remaining_gpu_h.get(str(n), np.inf) for n in names])[codes]
+    reached = np.flatnonzero((need > 1e-6) & (done >= need - 1e-6))
+    first_codes, first_rows = np.unique(codes[reached], return_index=True)
+    return {str(names[c]): pd.Timestamp(int(hours[reached[r]]), tz="UTC") + pd.Timedelta(hours=1)
+            for c, r in zip(first_codes, first_rows, strict=True)}
+
+
 def expected_finish(plan: pd.DataFrame, remaining_gpu_h: float, throughput: dict[str, float]) -> pd.Timestamp | None:
-    """End of the planned hour in which the job's cumulative planned work reaches its remaining
-    work (None: the plan does not finish it within the horizon)."""
-    if remaining_gpu_h <= 1e-6:
-        return None
+    """:func:`expected_finishes` of one job's plan rows (None: not finished within the plan)."""
     if plan.empty:
         return None
-    work = (plan["gpus"] * plan["site"].map(throughput)).groupby(plan["hour"]).sum().sort_index()
-    done = work.cumsum()
-    reached = done[done >= remaining_gpu_h - 1e-6]
-    return None if reached.empty else reached.index[0] + pd.Timedelta(hours=1)
+    job_id = str(plan["job_id"].iloc[0])
+    return expected_finishes(plan, {job_id: remaining_gpu_h}, throughput).get(job_id)
 
 
 def _risk(job: dict[str, Any], finish: pd.Timestamp | None, now: pd.Timestamp, horizon_end: pd.Timestamp | None) -> str:
@@ -196,12 +220,12 @@ def _add_risk(ops: Operations, items: list[dict[str, Any]]) -> None:
     throughput = _throughput(ops)
     now = pd.Timestamp(now_utc())
     with ops.session() as session:
-        plan = _planned(ops, session, [i["job_id"] for i in items])
-        horizon_end = session.exec(select(sa.func.max(PlanSiteRecord.hour))).one()
-    end = pd.Timestamp(utc(horizon_end)) + pd.Timedelta(hours=1) if horizon_end is not None else None
-    by_job = dict(tuple(plan.groupby("job_id"))) if len(plan) else {}
+        latest = _latest_planned_tick(session)
+        plan = _planned(ops, session, [i["job_id"] for i in items], latest)
+    end = pd.Timestamp(utc(latest)) + pd.Timedelta(hours=ops.settings.mpc.horizon_h) if latest is not None else None
+    finishes = expected_finishes(plan, {i["job_id"]: i["remaining_gpu_h"] for i in items}, throughput)
     for item in items:
-        finish = expected_finish(by_job.get(item["job_id"], plan.iloc[0:0]), item["remaining_gpu_h"], throughput)
+        finish = finishes.get(item["job_id"])
         item["expected_finish"] = iso(finish)
         item["slack_h"] = None if finish is None else round((pd.Timestamp(item["deadline"]) - finish)
                                                              / pd.Timedelta(hours=1), 3)
