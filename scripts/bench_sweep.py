@@ -46,7 +46,9 @@ def sweep_scaling(n_scenarios: int, days: int) -> dict:
         load = os.getloadavg()[0]
         outcome = run_sweep(plan, target, workers=workers, progress=False)
         cache = ResultCache(target)
-        records = [cache.load(r.key) for r in plan_runs(plan)]
+        records = [rec for rec in (cache.load(r.key) for r in plan_runs(plan)) if rec is not None]
+        if not records:
+            raise RuntimeError(f"no scenario finished on {workers} worker(s): {outcome.failed}")
         rss: dict[str, float] = {}
         for r in records:
             rss[r["worker"]] = max(rss.get(r["worker"], 0.0), r["max_rss_mb"])

@@ -129,6 +129,7 @@ def read_sweep(sweep_file: str | Path, base_config: str | Path, overrides: dict[
     keys = tuple(dict.fromkeys(k for a in assignments[:1] for k in a))
     problems: list[str] = []
     scenarios: list[ScenarioSpec] = []
+    jobs_checked: dict[tuple[str, tuple[tuple[str, str], ...]], str | None] = {}
     number = 0
     for params, start, days in itertools.product(assignments, starts, days_list):
         scenario_id = f"s{number:04d}"
@@ -140,6 +141,7 @@ def read_sweep(sweep_file: str | Path, base_config: str | Path, overrides: dict[
             if start is not None:
                 data.setdefault("scenario", {})["start"] = start
             settings = parse_settings(data, base_dir=base_dir, source=f"scenario {scenario_id} {_show(params, start, days)}")
+            _check_runnable(settings, jobs_checked)
         except (ConfigError, SweepError) as exc:
             problems.append(str(exc) if isinstance(exc, ConfigError) else f"scenario {scenario_id} {_show(params, start, days)}: {exc}")
             continue
@@ -148,6 +150,33 @@ def read_sweep(sweep_file: str | Path, base_config: str | Path, overrides: dict[
         shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
         raise SweepError(f"{sweep_file}: {len(problems)} of {number} scenarios are invalid; nothing was run:\n" + "\n".join(shown))
     return SweepPlan(str(head.get("name", sweep_file.stem)), base_config, sweep_file, keys, tuple(scenarios))
+
+
+def _check_runnable(settings: Settings, jobs_checked: dict[tuple[str, tuple[tuple[str, str], ...]], str | None]) -> None:
+    """What the scenario's first hour would check, done before anything runs: each site's grid
+    connection carries its full load, and the job file reads (once per file and site list)."""
+    from control.fleet import Fleet
+    from control.jobs import read_jobs, site_gpus
+    from grid_models.connection import ConnectionCapacityError, ConnectionSpec, check_connection_capacity
+
+    fleet = Fleet.from_settings(settings)
+    for site, facility_mw in zip(settings.sites, fleet.gpu_facility_mw * fleet.gpu_count, strict=True):
+        try:
+            check_connection_capacity(ConnectionSpec(site=site.name, **site.connection.model_dump()), float(facility_mw))
+        except ConnectionCapacityError as exc:
+            raise SweepError(str(exc)) from None
+    if settings.jobs is None:
+        return
+    capacity = site_gpus(settings)
+    key = (str(settings.jobs.file), tuple(sorted((name, repr(c)) for name, c in capacity.items())))
+    if key not in jobs_checked:
+        try:
+            read_jobs(settings.jobs.file, settings.site_names, capacity=capacity, late="warn")  # as load_scenario
+            jobs_checked[key] = None
+        except (ValueError, KeyError) as exc:
+            jobs_checked[key] = f"job file {settings.jobs.file}: {exc}"
+    if jobs_checked[key] is not None:
+        raise SweepError(jobs_checked[key])
 
 
 def _show(params: dict[str, Any], start: str | None, days: int) -> str:

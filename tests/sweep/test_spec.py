@@ -83,7 +83,13 @@ days = 1
         read_sweep(path, BASE)
     text = str(info.value)
     assert "1 of 2 scenarios are invalid; nothing was run" in text
-    assert "scenario s0001" in text and "sites.qingyang.pue=0.5" in text and "sites.3.pue = 0.5" in text
+    assert "scenario s0001" in text and "sites.qingyang.pue=0.5" in text and ".pue = 0.5" in text
+
+
+def test_a_connection_too_small_for_its_site_is_caught_up_front(tmp_path: Path) -> None:
+    path = _sweep(tmp_path, '[sweep]\ndays = 1\n[grid]\n"sites.qingyang.connection.transformer_mva" = [6.3, 1.0]\n')
+    with pytest.raises(SweepError, match=r"scenario s0001 .*site 'qingyang': facility capacity .* exceeds its connection"):
+        read_sweep(path, BASE)
 
 
 def test_unknown_keys_and_policies_are_named(tmp_path: Path) -> None:
