@@ -191,23 +191,24 @@ def create_app(ops: Operations, overdue_h: float = 2.0) -> FastAPI:
 
     # reads --------------------------------------------------------------------------------------
     @app.get("/api/status", tags=["read"])
-    def get_status(_who: Viewer) -> dict[str, Any]:
-        return queries.status(ops)
+    def get_status(_who: Viewer) -> JSONResponse:
+        return JSONResponse(queries.status(ops))
 
     @app.get("/api/jobs", tags=["read"])
     def get_jobs(_who: Viewer, state: Annotated[str | None, Query(max_length=32)] = None,
                  site: Annotated[str | None, Query(max_length=64)] = None,
                  limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
-                 offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> dict[str, Any]:
-        return queries.jobs(ops, state=state, site=site, limit=limit, offset=offset)
+                 offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> JSONResponse:
+        # JSONResponse directly: the answer is plain JSON types, FastAPI's encoder pass is not needed
+        return JSONResponse(queries.jobs(ops, state=state, site=site, limit=limit, offset=offset))
 
     @app.get("/api/jobs/{job_id}", tags=["read"])
-    def get_job(_who: Viewer, job_id: JobIdPath) -> dict[str, Any]:
-        return queries.job(ops, job_id)
+    def get_job(_who: Viewer, job_id: JobIdPath) -> JSONResponse:
+        return JSONResponse(queries.job(ops, job_id))
 
     @app.get("/api/plan", tags=["read"])
-    def get_plan(_who: Viewer, site: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
-        return queries.plan(ops, site=site)
+    def get_plan(_who: Viewer, site: Annotated[str | None, Query(max_length=64)] = None) -> JSONResponse:
+        return JSONResponse(queries.plan(ops, site=site))
 
     @app.get("/api/forecasts", tags=["read"])
     def get_forecasts(_who: Viewer, hours: Annotated[int, Query(ge=1, le=24 * 31)] = 48,
