@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -71,8 +71,13 @@ class Operations:
 
 
 def iso(value: datetime | pd.Timestamp | None) -> str | None:
-    """UTC ISO 8601 text of a stored time (None stays None)."""
-    return None if value is None or pd.isna(value) else pd.Timestamp(utc(value)).isoformat()
+    """UTC ISO 8601 text of a stored time (None stays None; SQLite hands back naive UTC)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, datetime) and not isinstance(value, pd.Timestamp):  # plain datetimes: no pandas cost
+        aware = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return aware.isoformat()
+    return pd.Timestamp(utc(value)).isoformat()
 
 
 def _split(flags: str) -> list[str]:
