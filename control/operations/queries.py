@@ -208,8 +208,8 @@ def expected_finish(plan: pd.DataFrame, remaining_gpu_h: float, throughput: dict
 
 
 def _risk(job: dict[str, Any], finish: pd.Timestamp | None, now: pd.Timestamp, horizon_end: pd.Timestamp | None) -> str:
-    """on_track | at_risk (the plan does not finish it by its deadline) | late (deadline passed) |
-    done / cancelled."""
+    """on_track | at_risk (the plan does not finish it by its deadline) | late (deadline passed at
+    the newest plan's time ``now``) | done / cancelled."""
     if job["state"] in ("done", "cancelled"):
         return job["state"]
     deadline = pd.Timestamp(job["deadline"])
@@ -223,10 +223,11 @@ def _risk(job: dict[str, Any], finish: pd.Timestamp | None, now: pd.Timestamp, h
 
 def _add_risk(ops: Operations, items: list[dict[str, Any]]) -> None:
     throughput = _throughput(ops)
-    now = pd.Timestamp(now_utc())
     with ops.session() as session:
         latest = _latest_planned_tick(session)
         plan = _planned(ops, session, [i["job_id"] for i in items], latest)
+    # risk as of the newest plan (a replayed or stopped store is not judged by the wall clock)
+    now = pd.Timestamp(utc(latest)) if latest is not None else pd.Timestamp(now_utc())
     end = pd.Timestamp(utc(latest)) + pd.Timedelta(hours=ops.settings.mpc.horizon_h) if latest is not None else None
     finishes = expected_finishes(plan, {i["job_id"]: i["remaining_gpu_h"] for i in items}, throughput)
     for item in items:

@@ -20,7 +20,10 @@ async function api(path) {
 
 function fmt(value, digits) {
   if (value === null || value === undefined) return "-";
-  if (typeof value === "number") return value.toFixed(digits === undefined ? 2 : digits);
+  if (typeof value === "number") {
+    if (digits === undefined && value !== 0 && Math.abs(value) < 0.01) return value.toExponential(2);
+    return value.toFixed(digits === undefined ? 2 : digits);
+  }
   return String(value);
 }
 
