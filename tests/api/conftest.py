@@ -31,7 +31,7 @@ TICKS = 4
 
 
 @contextmanager
-def running_server(config: Path, *extra: str, timeout_s: float = 60.0) -> Iterator[str]:
+def running_server(config: Path, *extra: str, timeout_s: float = 180.0) -> Iterator[str]:
     """``codispatch serve`` on a free loopback port; yields its base URL; stopped by PID."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
     process = subprocess.Popen([sys.executable, "-m", "control.cli", "serve", "--config", str(config), "--port", "0",
