@@ -19,7 +19,7 @@ from forecasts.feeds import FeedError
 from forecasts.feeds.http import HttpPolicy
 from forecasts.feeds.meters import hourly, parse_meter_file
 from forecasts.feeds.open_meteo import SitePlants
-from forecasts.feeds.provider import FeedsForecastProvider, FeedSite
+from forecasts.feeds.provider import CarbonSource, FeedsForecastProvider, FeedSite, NwpSource
 from forecasts.feeds.sources import CarbonFolder, CarbonHttp, NwpFolder, NwpHttp
 from forecasts.solar import PvPlant
 from forecasts.wind import WindFarm
@@ -67,6 +67,7 @@ def feeds_provider(settings: Settings, live: bool, series_index: pd.DatetimeInde
 
     f = settings.feeds
     policy = http_policy(settings)
+    nwp: NwpSource
     if live and f.nwp_url:
         nwp = NwpHttp(f.nwp_url, f.nwp_forecast_days, policy)
     elif f.nwp_dir is not None:
@@ -74,7 +75,7 @@ def feeds_provider(settings: Settings, live: bool, series_index: pd.DatetimeInde
     else:
         raise ConfigError("[feeds] nwp_dir is needed to simulate on recorded forecasts (nwp_url is only fetched by "
                           "the daemon)")
-    carbon = None
+    carbon: CarbonSource | None = None
     if f.carbon_zones:
         if live and f.carbon_url:
             carbon = CarbonHttp(f.carbon_url, f.carbon_token(), policy)

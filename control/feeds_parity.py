@@ -186,14 +186,14 @@ def run_parity(config: Path, period: Path, work: Path, days: int | None = None,
     work.mkdir(parents=True, exist_ok=True)
     _, run, played = simulate_period(config, Path(period), n_hours, work / "simulate", jobs)
     store, flags, requests = daemon_period(config, Path(period), n_hours, work / "daemon", played)
-    hours = pd.date_range(pd.Timestamp(manifest["start"]).tz_convert("UTC"), periods=n_hours, freq="h")
-    plans = store.plans(list(hours))[["tick_time", "job_id", "site", "gpus"]].rename(columns={"tick_time": "time"})
+    played_hours = pd.date_range(pd.Timestamp(manifest["start"]).tz_convert("UTC"), periods=n_hours, freq="h")
+    plans = store.plans(list(played_hours))[["tick_time", "job_id", "site", "gpus"]].rename(columns={"tick_time": "time"})
     sim = run.dispatch[["time", "job_id", "site", "gpus"]]
     merged = sim.merge(plans, on=["time", "job_id"], how="outer", suffixes=("_simulate", "_daemon"), indicator=True)
     mismatches = merged[(merged["_merge"] != "both") | (merged["site_simulate"] != merged["site_daemon"])
                         | (merged["gpus_simulate"] != merged["gpus_daemon"])]
     ledger = store.ledger()
-    ledger = ledger[ledger["time"].isin(hours)]
+    ledger = ledger[ledger["time"].isin(played_hours)]
     expected = simulation_ledger(run)
     both = expected.merge(ledger, on=["time", "job_id"], suffixes=("_simulate", "_daemon"))
     diff = max((float(np.max(np.abs(both[f"{c}_simulate"] - both[f"{c}_daemon"]))) if len(both) else 0.0)
@@ -205,5 +205,5 @@ def run_parity(config: Path, period: Path, work: Path, days: int | None = None,
     progress_diff = float(np.max(np.abs(progress.reindex(sim_left.index).to_numpy() - sim_left.to_numpy()))) \
         if len(sim_left) else 0.0
     store.close()
-    return ParityResult(len(hours), len(sim), mismatches.drop(columns="_merge"), diff, progress_diff, flags, len(ledger),
+    return ParityResult(len(played_hours), len(sim), mismatches.drop(columns="_merge"), diff, progress_diff, flags, len(ledger),
                         requests)

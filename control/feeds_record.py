@@ -47,8 +47,10 @@ def _open_meteo_json(site, weather: pd.DataFrame, run: pd.Timestamp, hours: int,
     the preceding hour, wind in km/h (the API's defaults)."""
     labels = pd.date_range(run, periods=hours + 1, freq="h")
     starts = labels - pd.Timedelta(hours=1)  # radiation labelled T is the mean of [T - 1 h, T)
-    lead = np.arange(hours + 1, dtype=float)
-    walk = lambda sd: np.cumsum(rng.normal(0.0, sd, hours + 1))
+
+    def walk(sd: float) -> np.ndarray:
+        return np.cumsum(rng.normal(0.0, sd, hours + 1))
+
     sun = np.clip(1.0 + rng.normal(0.0, 0.05) + walk(0.02), 0.3, 1.6)
     wind = np.clip(1.0 + rng.normal(0.0, 0.05) + walk(0.03), 0.2, 2.0)
     temp = rng.normal(0.0, 0.5) + walk(0.1)
@@ -56,9 +58,11 @@ def _open_meteo_json(site, weather: pd.DataFrame, run: pd.Timestamp, hours: int,
     inst = weather.reindex(labels)
     w10 = inst["wind_speed_10m_m_per_s"].to_numpy() * wind
     w100 = w10 * np.log(100.0 / ROUGHNESS_M) / np.log(10.0 / ROUGHNESS_M)
-    r1 = lambda values: [round(float(v), 1) for v in values]
+
+    def r1(values: np.ndarray) -> list[float]:
+        return [round(float(v), 1) for v in values]
+
     local = (labels + pd.Timedelta(seconds=LOCAL_OFFSET_S)).tz_localize(None)
-    del lead
     return {
         "latitude": site.lat, "longitude": site.lon, "generationtime_ms": 0.4, "utc_offset_seconds": LOCAL_OFFSET_S,
         "timezone": "Asia/Shanghai", "timezone_abbreviation": "CST", "elevation": 0.0,
@@ -92,6 +96,9 @@ def record_period(settings: Settings, out: Path, days: int, nwp_every_h: int = 6
     runs = pd.date_range(first_run, end + pd.Timedelta(hours=1), freq=f"{nwp_every_h}h")
     meters = {}
     for config_site, site in zip(settings.sites, sites, strict=True):
+        if config_site.weather_file is None:
+            raise ValueError(f"site {site.name!r} has no weather_file: a recorded period is made from each site's EPW "
+                             "weather; give one")
         weather = weather_on_index(read_epw(config_site.weather_file), span)
         weather["wind_speed_100m_m_per_s"] = (weather["wind_speed_10m_m_per_s"] * np.log(100.0 / ROUGHNESS_M)
                                               / np.log(10.0 / ROUGHNESS_M))
@@ -143,22 +150,25 @@ def _em_time(time: pd.Timestamp) -> str:
     return pd.Timestamp(time).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+def _local(time: pd.Timestamp) -> str:
+    return (time + pd.Timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M+08:00")
+
+
 def _record_meters(meters: dict[str, pd.DataFrame], folder: Path, first: pd.Timestamp, end: pd.Timestamp) -> None:
     """One file per hour, named by the time it is pushed (the hour's end): even hours a CSV of
     15-minute readings, odd hours a JSON of hourly ones."""
     folder.mkdir(parents=True, exist_ok=True)
     for hour in pd.date_range(first, end, freq="h", inclusive="left"):
         pushed = issue_stamp(hour + pd.Timedelta(hours=1))
-        local = lambda t: (t + pd.Timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M+08:00")
         if hour.hour % 2 == 0:
             lines = ["time,site,pv_mw,wind_mw,it_load_mw,grid_import_mw"]
             for site, frame in meters.items():
                 pv, wind = float(frame.at[hour, "pv_mw"]), float(frame.at[hour, "wind_mw"])
                 for quarter in range(4):
-                    lines.append(f"{local(hour + pd.Timedelta(minutes=15 * quarter))},{site},{pv!r},{wind!r},,")
+                    lines.append(f"{_local(hour + pd.Timedelta(minutes=15 * quarter))},{site},{pv!r},{wind!r},,")
             (folder / f"{pushed}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         else:
-            blocks = [{"site": site, "readings": [{"time": local(hour), "pv_mw": float(frame.at[hour, "pv_mw"]),
+            blocks = [{"site": site, "readings": [{"time": _local(hour), "pv_mw": float(frame.at[hour, "pv_mw"]),
                                                    "wind_mw": float(frame.at[hour, "wind_mw"]), "it_load_mw": None,
                                                    "grid_import_mw": None}]}
                       for site, frame in meters.items()]
