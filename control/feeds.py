@@ -8,6 +8,7 @@ folders (a recorded period).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,12 +59,14 @@ def read_meter_folder(folder: Path | None) -> tuple[pd.DataFrame, list[str], dic
     return frame, list(dict.fromkeys(flags + problems)), per_file
 
 
-def feeds_provider(settings: Settings, live: bool, series_index: pd.DatetimeIndex | None = None,
+def feeds_provider(settings: Settings, live: bool, carbon_model: Callable[[Settings, pd.DatetimeIndex], pd.DataFrame],
+                   series_index: pd.DatetimeIndex | None = None,
                    meters: pd.DataFrame | None = None) -> FeedsForecastProvider:
     """The feeds provider of the config (see the module notes). ``series_index``: hours the default
     intensity model is computed over once (the simulation's run); ``meters``: hourly readings
-    (default: read ``[feeds] measurements_dir``)."""
-    from control.scenario import site_carbon_intensity
+    (default: read ``[feeds] measurements_dir``); ``carbon_model``: the ``[forecast] carbon`` series
+    per site (``control.scenario.site_carbon_intensity``), used for regions without a carbon feed."""
+    site_carbon_intensity = carbon_model
 
     f = settings.feeds
     policy = http_policy(settings)
@@ -96,7 +99,7 @@ def feeds_provider(settings: Settings, live: bool, series_index: pd.DatetimeInde
                                  f.carbon_max_age_h)
 
 
-def ingest_measurements(settings: Settings, store, provider: FeedsForecastProvider | None,
+def ingest_measurements(settings: Settings, store, provider: FeedsForecastProvider,
                         tick_time: pd.Timestamp) -> list[str]:
     """Store every complete metered hour before ``tick_time`` from the drop folder, with the
     hour's intensity (carbon history, or the default model); returns the flags raised.
@@ -135,7 +138,6 @@ def ingest_measurements(settings: Settings, store, provider: FeedsForecastProvid
     seen = set(zip(stored["time"], stored["site"], strict=True))
     frame = frame[[(t, s) not in seen for t, s in zip(frame["time"], frame["site"], strict=True)]]
     if not frame.empty:
-        provider = provider or feeds_provider(settings, live=True)
         hours = pd.DatetimeIndex(sorted(frame["time"].unique()))
         ci, carbon_flags = provider.ci_history(hours, at=tick_time)
         flags += carbon_flags

@@ -38,7 +38,7 @@ from control.policies import make_policy
 from control.runtime.adapters import FileAdapter
 from control.runtime.daemon import mpc_step_for
 from control.runtime.tick import run_tick, settle
-from control.scenario import load_scenario
+from control.scenario import forecast_provider, load_scenario
 from control.settings import Settings
 from control.simulate import PolicyRun, run_policy
 from control.store import Store
@@ -140,7 +140,8 @@ def daemon_period(config: Path, period: Path, hours: int, work: Path,
                         shutil.copy(path, drop / path.name)
                         copied.add(path.name)
                 if tick == ticks[-1]:
-                    flags_end = ingest_measurements(settings, store, None, tick)
+                    feeds = forecast_provider(settings, tick, pd.date_range(tick, periods=1, freq="h"), live=True)
+                    flags_end = ingest_measurements(settings, store, feeds, tick)
                     settle(store, Fleet.from_settings(settings), tick, settings.runtime.settle_max_wait_h)
                     for flag in flags_end:
                         flags[flag] = flags.get(flag, 0) + 1

@@ -95,7 +95,7 @@ def forecast_provider(settings: Settings, start: pd.Timestamp, index: pd.Datetim
     if method == "feeds":
         from control.feeds import feeds_provider
 
-        return feeds_provider(settings, live, series_index=None if live else index)
+        return feeds_provider(settings, live, site_carbon_intensity, series_index=None if live else index)
     if method == "perfect":
         pv, wind = site_supply_mw(settings, index)
         return PerfectForecastProvider(pv, wind, site_carbon_intensity(settings, index))

@@ -17,14 +17,14 @@ PACKAGES = ("control", "forecasts", "grid_models")
 # Floors of control/, lowest first. A unit may import its own floor or lower floors, never a
 # higher one. A new sub-package or top-level module of control/ must be given a floor here.
 FLOORS: list[set[str]] = [
-    {"errors"},                                   # the project's error types; imports nothing
+    {"errors", "safe_csv"},                       # the project's error types; CSV escaping; import nothing of control
     {"settings"},                                 # validated, frozen configuration
     {"fleet", "jobs", "workload", "decision"},    # the domain: sites, GPUs, jobs, a decided step
     {"accounting"},                               # pure booking rules, factors, checks
-    {"scenario", "mpc", "store"},                 # inputs assembled; pure MPC; persistence
+    {"scenario", "mpc", "store", "feeds"},        # inputs assembled (feeds: edge adapters wired); pure MPC; persistence
     {"policies"},                                 # decide one step (baselines, MPC, oracle)
     {"simulate", "bench", "lwa", "reporting"},    # many steps offline; rendering of results
-    {"runtime", "operations", "sweep"},           # daemon/tick and adapters; what-ifs; sweeps
+    {"runtime", "operations", "sweep", "feeds_record", "feeds_parity"},  # daemon/tick and adapters; what-ifs; sweeps; recorded feeds, parity
     {"commands", "cli", "api"},                   # entry points
 ]
 FLOOR_OF = {unit: level for level, units in enumerate(FLOORS) for unit in units}

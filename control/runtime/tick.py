@@ -282,7 +282,8 @@ def _forecast(settings: Settings, store: Store, tick_time: pd.Timestamp,
     if settings.forecast.method == "feeds":
         from control.feeds import ingest_measurements
 
-        feed_flags += ingest_measurements(settings, store, provider[0] if provider else None, tick_time)
+        feeds = provider[0] if provider else forecast_provider(settings, tick_time, index, live=True)
+        feed_flags += ingest_measurements(settings, store, feeds, tick_time)
     elif provider:
         _record_measurement(store, provider[0], tick_time - pd.Timedelta(hours=1), sites)
     return bundle, feed_flags + flags
