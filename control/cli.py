@@ -109,6 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Input errors carry a message that names the value and the fix: show it, no traceback.
         print(f"codispatch {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        from control.store.errors import StoreFailure  # imported already when one was raised
+
+        if not isinstance(exc, StoreFailure):
+            raise
+        # the store is gone, replaced or unusable: say which and what to do, exit non-zero
+        logger.error("%s", exc)
+        print(f"codispatch {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecasts.quality import DataQualityError
+from forecasts.readable import names_file
 from forecasts.solar import PvPlant, pv_power_mw
 from forecasts.weather import read_epw, weather_on_index
 from forecasts.wind import WindFarm, wind_power_mw
@@ -77,6 +78,7 @@ DEMAND_UTC_OFFSET_H = 8.0
 DEMAND_YEAR = 2018
 
 
+@names_file
 def read_capacities(china_dir: Path) -> pd.DataFrame:
     """Installed capacity per province code [MW]: solar, onwind, offwind, hydro, nuclear, coal."""
     files = {"solar": "solar_capacity.csv", "onwind": "onwind_capacity.csv", "offwind": "offwind_capacity.csv",
@@ -96,6 +98,7 @@ def read_capacities(china_dir: Path) -> pd.DataFrame:
     return out
 
 
+@names_file
 def read_demand(china_dir: Path) -> pd.DataFrame:
     """Hourly provincial demand [MW], UTC interval starts (rows are local hours of 2018)."""
     path = china_dir / "Hourly_demand_of_31_province_China_modified_V2.1.csv.gz"

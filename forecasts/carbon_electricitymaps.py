@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecasts.quality import DataQualityError, RepairLog, regularise
+from forecasts.readable import names_file
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ MAX_FILL_STEPS = 3
 MAX_CI_G_PER_KWH = 2000.0
 
 
+@names_file
 def read_electricitymaps(path: str | Path) -> tuple[pd.DataFrame, RepairLog]:
     """Read one zone's hourly export; canonical columns, hourly UTC interval starts.
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from forecasts.quality import DataQualityError, RepairLog, regularise
+from forecasts.readable import names_file
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def _parse_yyyymmddhh(values: pd.Series, what: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(times).tz_localize("UTC")
 
 
+@names_file
 def read_gefcom_power(path: str | Path) -> tuple[pd.DataFrame, RepairLog]:
     """Read ``train_wp1-4.csv`` into per-unit power, hourly UTC interval starts.
 
@@ -74,6 +76,7 @@ def read_gefcom_power(path: str | Path) -> tuple[pd.DataFrame, RepairLog]:
     return frame.clip(0.0, 1.0), log
 
 
+@names_file
 def read_gefcom_nwp(path: str | Path) -> pd.DataFrame:
     """Read ``windforecasts_wfN.csv`` into a long frame of forecasts as issued.
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecasts.quality import DataQualityError, RepairLog, fix_power_units, local_to_utc, regularise
+from forecasts.readable import names_file
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ MAX_FILL_STEPS = 4
 """Gaps up to one hour (4 x 15 min) are interpolated (rule R4)."""
 
 
+@names_file
 def read_stategrid(path: str | Path, capacity_mw: float | None = None) -> tuple[pd.DataFrame, RepairLog]:
     """Read a State Grid plant file into canonical columns on a 15-minute UTC index.
 

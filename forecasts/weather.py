@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 import pvlib
 
+from forecasts.readable import names_file
+
 logger = logging.getLogger(__name__)
 
 VARIABLE_MAP = {
@@ -91,6 +93,7 @@ class TypicalYear:
     """Irradiance hours the BSRN rule repaired or flagged (module docstring)."""
 
 
+@names_file
 def read_epw(path: str | Path) -> TypicalYear:
     """Read an EPW file (plain or gzip-compressed) into canonical columns.
 

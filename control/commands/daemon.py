@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 from control.errors import CommandError
+from control.runtime import daemon
 from control.runtime.daemon import LeaseLost, next_tick_time, start_daemon
 
 logger = logging.getLogger(__name__)
@@ -42,5 +43,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         scheduler.start()
     finally:
-        release_lease()
+        if not daemon.fatal:
+            release_lease()
+    if daemon.fatal:
+        raise daemon.fatal[0]
     return 0

@@ -17,7 +17,19 @@ logger = logging.getLogger(__name__)
 
 
 class AdapterUnavailable(RuntimeError):
-    """The workload manager cannot be reached now (e.g. its controller is restarting)."""
+    """The workload manager cannot be reached now (controller restarting, down, or a command
+    timed out): transient; every pending intent stays pending and is retried without limit."""
+
+
+class IntentRefused(RuntimeError):
+    """The workload manager refused this one intent for good (a job name it does not accept, a
+    gang larger than the partition, an unknown partition): the intent is marked failed with
+    the message, the job ``failed``; the other intents go on."""
+
+
+class IntentError(RuntimeError):
+    """This one intent failed with an error that is neither known transient nor known permanent:
+    retried on the next passes, and marked failed after ``[runtime] intent_max_attempts``."""
 
 
 @dataclass(frozen=True)
@@ -52,53 +64,106 @@ class WorkloadManager(Protocol):
         not remembered by us: level-triggered.)"""
         ...
 
+    def refresh(self) -> None:
+        """Forget what was read of the manager's state: the next question reads it anew (once)."""
+        ...
+
+    def confirm(self, intents: list[Intent]) -> list[Intent]:
+        """Of intents just sent, those the manager now verifiably holds (one fresh read)."""
+        ...
+
 
 class FileAdapter:
     """Dry-run adapter: every applied intent becomes one JSON line (fsynced) in ``path``.
 
     For sites without Slurm, and for tests: the file is the workload manager's memory, so a key
-    found in it is applied, and applying it again writes nothing.
+    found in it is applied, and applying it again writes nothing. The file is read once into an
+    index (key -> record, job -> last state) and afterwards only the bytes appended since (by
+    this process or another) are parsed, so each intent costs the same however long the file
+    grows.
     """
 
     def __init__(self, path: Path, capacity_gpus: dict[str, int]) -> None:
         self.path = Path(path)
         self._capacity = dict(capacity_gpus)
+        self._keys: dict[str, dict] = {}
+        self._jobs: dict[str, JobObservation] = {}
+        self._job_keys: dict[str, set[str]] = {}
+        self._offset = 0
+        self._identity: tuple[int, int] | None = None
+        self._line = 0
+        self.bytes_parsed = 0
+        """Bytes of the file parsed so far (the index's cost; tests assert it)."""
 
-    def _lines(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        records = []
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
+    def _sync(self) -> None:
+        """Parse what was appended to the file since the last call (all of it the first time,
+        or when the file was replaced or truncated)."""
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            stat = None
+        identity = None if stat is None else (stat.st_dev, stat.st_ino)
+        if identity != self._identity or (stat is not None and stat.st_size < self._offset):
+            self._keys, self._jobs, self._job_keys, self._offset, self._line = {}, {}, {}, 0, 0
+            self._identity = identity
+        if stat is None or stat.st_size == self._offset:
+            return
+        with self.path.open("rb") as handle:
+            handle.seek(self._offset)
+            chunk = handle.read(stat.st_size - self._offset)
+        complete = chunk.rfind(b"\n") + 1  # a line still being written (no newline yet) waits
+        self.bytes_parsed += complete
+        for raw in chunk[:complete].splitlines():
+            self._line += 1
+            if not raw.strip():
                 continue
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:  # a line cut short by a crash mid-write is not applied
-                logger.warning("%s line %d is incomplete; ignored", self.path, number)
-        return records
+                record = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError):  # a line cut short by a crash mid-write is not applied
+                logger.warning("%s line %d is incomplete; ignored", self.path, self._line)
+                continue
+            self._index(record)
+        self._offset += complete
+
+    def _index(self, record: dict) -> None:
+        self._keys[record["key"]] = record
+        job_id = record["job_id"]
+        self._job_keys.setdefault(job_id, set()).add(record["key"])
+        self._jobs[job_id] = JobObservation(job_id, record["site"], "running" if record["action"] == "run" else "held")
+
+    def refresh(self) -> None:
+        self._sync()
 
     def applied(self, intent: Intent) -> bool:
-        return any(r["key"] == intent.key for r in self._lines())
+        self._sync()
+        return intent.key in self._keys
+
+    def confirm(self, intents: list[Intent]) -> list[Intent]:
+        self._sync()
+        return [i for i in intents if i.key in self._keys]
 
     def apply(self, intent: Intent) -> None:
         if self.applied(intent):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"key": intent.key, "job_id": intent.job_id, "action": intent.action,
-                           "site": intent.site, "gpus": intent.gpus}) + "\n"
-        with self.path.open("a", encoding="utf-8") as handle:
+        record = {"key": intent.key, "job_id": intent.job_id, "action": intent.action, "site": intent.site,
+                  "gpus": intent.gpus}
+        line = (json.dumps(record) + "\n").encode("utf-8")
+        with self.path.open("ab") as handle:
+            if handle.tell() > self._offset:  # another writer appended since we read: parse it first
+                self._sync()
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
+        stat = os.stat(self.path)
+        self._identity = (stat.st_dev, stat.st_ino)
+        self._index(record)
+        self._offset += len(line)
+        self._line += 1
 
     def observe(self) -> dict[str, JobObservation]:
-        state: dict[str, JobObservation] = {}
-        keys: dict[str, set[str]] = {}
-        for record in self._lines():
-            keys.setdefault(record["job_id"], set()).add(record["key"])
-            running = record["action"] == "run"
-            state[record["job_id"]] = JobObservation(record["job_id"], record["site"], "running" if running else "held")
-        return {j: JobObservation(o.job_id, o.site, o.state, frozenset(keys[j])) for j, o in state.items()}
+        self._sync()
+        return {j: JobObservation(o.job_id, o.site, o.state, frozenset(self._job_keys[j])) for j, o in self._jobs.items()}
 
     def capacity(self) -> dict[str, int]:
         return dict(self._capacity)

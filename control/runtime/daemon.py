@@ -5,10 +5,17 @@ Jobs are module-level functions with fixed ids (``control_tick``, ``lease_renewa
 tick never overlaps the next), a misfire grace from ``[runtime] misfire_grace_s``, and a
 persistent job store in the project's database. Only the holder of the store's lease acts: a
 second daemon on the same database exits with a message naming the holder.
+
+The daemon opens its store once, at start (it must exist: ``codispatch init``), and every job
+uses that store, which checks its identity on each transaction. When the store is deleted,
+replaced or fails permanently (read-only, disk full), the job logs an error, the scheduler
+stops and ``codispatch daemon`` exits 2; it never creates a new store (systemd restarts it, and
+the restart refuses a missing store the same way, naming it).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import timedelta, timezone
@@ -23,6 +30,7 @@ from control.mpc.step import MpcStep
 from control.runtime.tick import reconcile, run_tick
 from control.runtime.wiring import holder_is_gone, lease_holder, make_adapter, open_store
 from control.settings import Settings, load_settings
+from control.store import Store, StoreFailure
 from control.store.repository import now_utc
 from control.safe_csv import write_csv
 
@@ -48,10 +56,40 @@ def mpc_step_for(config_path: str, settings: Settings) -> MpcStep:
     return step
 
 
+_stores: dict[str, Store] = {}
+"""config path -> the store this daemon opened at start (jobs never open a new one)."""
+_scheduler: list[BaseScheduler] = []
+fatal: list[StoreFailure] = []
+"""The store failure that stopped the daemon (``codispatch daemon`` exits 2 with it)."""
+
+
+def _store(config_path: str, settings: Settings) -> Store:
+    store = _stores.get(config_path)
+    if store is None:  # a job run outside start_daemon (tests): open the existing store
+        store = _stores[config_path] = open_store(settings)
+    return store
+
+
+def stop_on_store_failure(job: Callable[[str, str], None]) -> Callable[[str, str], None]:
+    """A scheduled job that stops the daemon (error logged, exit 2) when the store is gone,
+    replaced or permanently unusable, instead of carrying on against another store."""
+    @functools.wraps(job)
+    def guarded(config_path: str, holder: str) -> None:
+        try:
+            job(config_path, holder)
+        except StoreFailure as exc:
+            logger.error("%s: %s; the daemon stops (exit 2)", job.__name__, exc)
+            fatal.append(exc)
+            for scheduler in _scheduler:
+                scheduler.shutdown(wait=False)
+    return guarded
+
+
+@stop_on_store_failure
 def control_tick_job(config_path: str, holder: str) -> None:
     """Scheduled every hour: renew the lease, then run the tick of the current hour."""
     settings = load_settings(config_path)
-    store = open_store(settings)
+    store = _store(config_path, settings)
     acquired, current, until = store.acquire_lease(holder, settings.runtime.lease_s, now_utc())
     if not acquired:
         logger.error("lease held by %s until %s; this daemon (%s) does not act", current, until, holder)
@@ -60,18 +98,20 @@ def control_tick_job(config_path: str, holder: str) -> None:
     logger.info("tick %s: %s, flags %s", result.tick_time, result.status, result.flags or "none")
 
 
+@stop_on_store_failure
 def lease_renewal_job(config_path: str, holder: str) -> None:
     """Every third of the lease time: keep the lease while the daemon is alive."""
     settings = load_settings(config_path)
-    acquired, current, until = open_store(settings).acquire_lease(holder, settings.runtime.lease_s, now_utc())
+    acquired, current, until = _store(config_path, settings).acquire_lease(holder, settings.runtime.lease_s, now_utc())
     if not acquired:
         logger.error("lost the lease to %s (until %s); this daemon no longer acts", current, until)
 
 
+@stop_on_store_failure
 def daily_report_job(config_path: str, holder: str) -> None:
     """Once a day: a one-line-per-tick CSV of the last day (status, flags, jobs) next to the store."""
     settings = load_settings(config_path)
-    ticks = open_store(settings).ticks()
+    ticks = _store(config_path, settings).ticks()
     since = pd.Timestamp(now_utc()) - pd.Timedelta(days=1)
     if len(ticks):
         ticks["tick_time"] = pd.to_datetime(ticks["tick_time"], utc=True)
@@ -82,10 +122,11 @@ def daily_report_job(config_path: str, holder: str) -> None:
     logger.info("daily report %s: %d ticks, %d degraded (holder %s)", out, len(ticks), degraded, holder)
 
 
+@stop_on_store_failure
 def housekeeping_job(config_path: str, holder: str) -> None:
     """Once a day: finish anything a crash left half done (reconcile) while no tick runs."""
     settings = load_settings(config_path)
-    store = open_store(settings)
+    store = _store(config_path, settings)
     acquired, _, _ = store.acquire_lease(holder, settings.runtime.lease_s, now_utc())
     if acquired:
         from control.fleet import Fleet
@@ -109,6 +150,7 @@ def build_scheduler(settings: Settings, config_path: Path, holder: str,
                       args=args, replace_existing=True)
     scheduler.add_job(daily_report_job, "cron", hour=runtime.report_hour_utc, minute=20, id="daily_report",
                       args=args, replace_existing=True)
+    _scheduler[:] = [scheduler]
     scheduler.add_job(housekeeping_job, "cron", hour=runtime.report_hour_utc, minute=40, id="housekeeping",
                       args=args, replace_existing=True)
     return scheduler
@@ -120,6 +162,7 @@ def start_daemon(config_path: Path) -> tuple[BaseScheduler, Callable[[], None]]:
     Returns the scheduler and a function that gives the lease back (call it on shutdown)."""
     settings = load_settings(config_path)
     store = open_store(settings)
+    _stores[str(Path(config_path).resolve())] = store
     holder = lease_holder("daemon")
     acquired, current, until = store.acquire_lease(holder, settings.runtime.lease_s, now_utc(), is_stale=holder_is_gone)
     if not acquired:

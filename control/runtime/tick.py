@@ -40,7 +40,8 @@ from control.operations.requests import (
     outage_windows,
     with_outages,
 )
-from control.runtime.adapters import AdapterUnavailable, Intent, WorkloadManager
+from control.runtime.adapters import AdapterUnavailable, Intent, IntentError, IntentRefused, WorkloadManager
+from control.runtime.deadlines import FINAL_STATES, DeadlineStatus, deadline_status
 from control.runtime.execution import modelled_hour
 from control.runtime.fallback import decide_with_fallbacks, forecast_with_fallbacks
 from control.scenario import (
@@ -64,6 +65,7 @@ from control.store.tables import (
 )
 from forecasts.bundle import ForecastBundle
 from forecasts.feeds import FeedError
+from forecasts.readable import BAD_BYTES_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -95,61 +97,131 @@ class TickResult:
     jobs_running: int
 
 
+class TickInPast(ValueError):
+    """A tick was asked for an hour before the newest tick in the store."""
+
+
 def run_tick(settings: Settings, store: Store, adapter: WorkloadManager, at: pd.Timestamp,
              step: MpcStep | None = None) -> TickResult:
     """Run (or resume) the tick of the hour containing ``at``.
 
     ``step``: the MPC step to plan with; the daemon passes the same one every tick, so each LP
-    warm-starts from the last tick's basis (None: a new one, cold)."""
+    warm-starts from the last tick's basis (None: a new one, cold).
+
+    Raises
+    ------
+    TickInPast
+        ``at`` is in an hour before the store's newest tick and that hour has no tick: planning
+        it would send intents (holds, moves) for jobs that run now, so it is refused before
+        anything is sent. (A past hour that has its tick is only resumed or reported
+        ``already_done``: nothing new is planned.)
+    """
     tick_time = pd.Timestamp(at).tz_convert("UTC").floor("h")
+    latest = store.latest_tick_time()
+    if latest is not None and tick_time < pd.Timestamp(latest) and store.tick(tick_time) is None:
+        raise TickInPast(f"tick at {tick_time:%Y-%m-%d %H:%M} UTC is before the newest tick in the store "
+                         f"({pd.Timestamp(latest):%Y-%m-%d %H:%M} UTC): a past hour is never re-planned, it would "
+                         "move jobs that run now. Run `codispatch tick` without --at (now), or --at the newest "
+                         "tick's hour or later; past ticks are read with `codispatch report`")
     fleet = Fleet.from_settings(settings)
-    sent, flags = reconcile(store, adapter, fleet)
+    refresh = getattr(adapter, "refresh", None)
+    if refresh is not None:
+        refresh()  # one read of the workload manager's state per tick (then updated by what we send)
+    runtime = settings.runtime
+    sent, flags = reconcile(store, adapter, fleet, runtime.intent_max_attempts)
     existing = store.tick(tick_time)
     if existing is not None and existing.status == "done":
-        settle(store, fleet, tick_time, settings.runtime.settle_max_wait_h)
-        return TickResult(tick_time, "already_done", tuple(flags), sent, 0)
+        settle(store, fleet, tick_time, runtime.settle_max_wait_h)
+        store.add_tick_flags(tick_time, flags)
+        return TickResult(tick_time, "already_done", tuple(dict.fromkeys(flags)), sent, 0)
     status = "resumed"
     running = 0
     if existing is None:
         running, plan_flags = _plan_and_write(settings, store, fleet, tick_time, step)
         flags += plan_flags
         status = "planned_and_sent"
-    more, send_flags = reconcile(store, adapter, fleet)
+    more, send_flags = reconcile(store, adapter, fleet, runtime.intent_max_attempts)
     flags += send_flags
-    settle(store, fleet, tick_time, settings.runtime.settle_max_wait_h)
+    store.add_tick_flags(tick_time, flags)
+    settle(store, fleet, tick_time, runtime.settle_max_wait_h)
     if "workload_manager_unavailable" in flags:
         status = "pending"
     return TickResult(tick_time, status, tuple(dict.fromkeys(flags)), sent + more, running)
 
 
-def reconcile(store: Store, adapter: WorkloadManager, fleet: Fleet) -> tuple[int, list[str]]:
+def reconcile(store: Store, adapter: WorkloadManager, fleet: Fleet, max_attempts: int = 3) -> tuple[int, list[str]]:
     """Level-triggered: make the workload manager hold every pending intent, then finish ticks
-    (job progress, once per tick; the hour's carbon ledger is booked later by :func:`settle`)."""
-    sent = 0
+    (job progress, once per tick; the hour's carbon ledger is booked later by :func:`settle`).
+
+    Per intent: one the manager already holds is marked applied (``found``); otherwise it is
+    sent, and marked applied (``sent``) once the manager confirms it (one fresh read for all the
+    intents sent in this pass). A refusal for good (:class:`IntentRefused`) marks the intent and
+    its job failed with the manager's message (flag ``intent_refused``) and the others go on; an
+    unclassified error (:class:`IntentError`, or sent but not confirmed) is retried on the next
+    pass, ``max_attempts`` times, then failed (flag ``intent_retry`` until then). A manager that
+    is unavailable (:class:`AdapterUnavailable`) stops the pass: everything stays pending (flag
+    ``workload_manager_unavailable``) and is retried without limit."""
+    flags: list[str] = []
+    sent: list[Intent] = []
     record = None
     try:
         for record in store.pending_intents():
             intent = Intent(record.key, record.job_id, record.action, record.site, record.gpus)
-            outcome = "found"
-            if not adapter.applied(intent):
+            try:
+                if adapter.applied(intent):
+                    store.mark_applied(record.key, now_utc(), "found")
+                    kill_point("marked")
+                    continue
                 adapter.apply(intent)
-                sent += 1
-                outcome = "sent"
-                kill_point("sent")
-            store.mark_applied(record.key, now_utc(), outcome)
-            kill_point("marked")
+            except IntentRefused as exc:
+                _refuse(store, intent, str(exc), flags)
+                continue
+            except IntentError as exc:
+                _retry(store, intent, str(exc), max_attempts, flags)
+                continue
+            sent.append(intent)
+            kill_point("sent")
+        record = None
+        # an older intent of a job superseded by a newer one sent in this pass stands or falls with it
+        newest = {i.job_id: i for i in sent}
+        confirm = getattr(adapter, "confirm", None)
+        held = {i.job_id for i in (confirm(list(newest.values())) if confirm is not None and sent else sent)}
+        confirmed = {i.key for i in sent if i.job_id in held}
     except AdapterUnavailable as exc:
         logger.warning("workload manager unavailable (%s); intents stay pending until it is back", exc)
         if record is not None:
-            store.record_attempt(record.key)
-        return sent, ["workload_manager_unavailable"]
+            store.record_attempt(record.key, str(exc))
+        return len(sent), [*flags, "workload_manager_unavailable"]
+    for intent in sent:
+        if intent.key in confirmed:
+            store.mark_applied(intent.key, now_utc(), "sent")
+            kill_point("marked")
+        else:
+            _retry(store, intent, "sent, but the workload manager does not show it applied", max_attempts, flags)
     throughput = dict(zip(fleet.names, fleet.throughput, strict=True))
     for tick_time in store.planned_ticks():
         accounting = getattr(adapter, "accounting", None)  # workload managers that account what ran (sacct)
         ran = modelled_hour(store, fleet, pd.Timestamp(tick_time), accounting(tick_time) if accounting else None)
         if store.finish_tick(tick_time, throughput, now_utc(), ran):
             kill_point("finished")
-    return sent, []
+    return len(confirmed), flags
+
+
+def _refuse(store: Store, intent: Intent, message: str, flags: list[str]) -> None:
+    if store.fail_intent(intent.key, message, now_utc()):
+        logger.error("job %s: the workload manager refused its %s intent %s for good: %s; the job is failed "
+                     "(see docs/operations.md, intent_refused)", intent.job_id, intent.action, intent.key, message)
+        flags.append("intent_refused")
+
+
+def _retry(store: Store, intent: Intent, message: str, max_attempts: int, flags: list[str]) -> None:
+    attempts = store.record_attempt(intent.key, message)
+    if attempts >= max_attempts:
+        _refuse(store, intent, f"{message} (after {attempts} attempts)", flags)
+        return
+    logger.warning("job %s: intent %s failed (%s); attempt %d of %d, retried next pass", intent.job_id, intent.key,
+                   message, attempts, max_attempts)
+    flags.append("intent_retry")
 
 
 def settle(store: Store, fleet: Fleet, tick_time: pd.Timestamp, max_wait_h: float) -> dict[str, int]:
@@ -185,16 +257,20 @@ def settle(store: Store, fleet: Fleet, tick_time: pd.Timestamp, max_wait_h: floa
 def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: pd.Timestamp,
                     step: MpcStep | None = None) -> tuple[int, list[str]]:
     started = time.perf_counter()
+    before = store.jobs_frame()
+    flags = _deadline_flags(settings, store, fleet, before, tick_time)
+    was_running = before.loc[before["state"] == "running", "job_id"]
     requests = store.requests(status="pending")
-    applied = apply_requests(store.jobs_frame(), requests, tick_time)  # operator requests (control.operations)
+    applied = apply_requests(store.jobs_frame() if flags else before, requests, tick_time)  # operator requests
     jobs = applied.jobs
-    live = ~jobs["state"].isin(TERMINAL_STATES)
+    live = ~jobs["state"].isin(TERMINAL_STATES + FINAL_STATES)
     active = jobs[(jobs["release"] <= tick_time) & live & (jobs["remaining_gpu_h"] > 1e-6)]
     upcoming = jobs[(jobs["release"] > tick_time) & live]
     horizon = settings.mpc.horizon_h
     index = pd.date_range(tick_time, periods=horizon, freq="h")
     _sync_sites(settings, store)
-    forecast, flags = _forecast(settings, store, tick_time, index)
+    forecast, forecast_flags = _forecast(settings, store, tick_time, index)
+    flags += forecast_flags
     limits = _grid(settings, index).limits(index, forecast.green_mw)
     in_service = with_outages(gpus_in_service(settings, index), outage_windows(store.requests(kind="outage")))
     state = FleetState(tick_time, fleet, active.reset_index(drop=True), upcoming.reset_index(drop=True),
@@ -209,9 +285,9 @@ def _plan_and_write(settings: Settings, store: Store, fleet: Fleet, tick_time: p
     plan = [PlanRecord(tick_time=stamp, job_id=j, site=s, gpus=int(g)) for j, (s, g) in decision.allocation.items()]
     intents = [IntentRecord(key=f"{tick_time.isoformat()}|{j}|run", tick_time=stamp, job_id=j, action="run",
                             site=s, gpus=int(g), created_at=now) for j, (s, g) in decision.allocation.items()]
-    was_running = active.loc[active["state"] == "running", "job_id"]
     intents += [IntentRecord(key=f"{tick_time.isoformat()}|{j}|hold", tick_time=stamp, job_id=j, action="hold",
-                             created_at=now) for j in was_running if j not in decision.allocation]
+                             created_at=now) for j in was_running
+                if j not in decision.allocation and j not in applied.cancelled]
     intents += [IntentRecord(key=f"{tick_time.isoformat()}|{j}|cancel", tick_time=stamp, job_id=j, action="cancel",
                              created_at=now) for j in applied.cancelled]
     first = forecast.index[0]
@@ -249,6 +325,23 @@ def _grid(settings: Settings, index: pd.DatetimeIndex):  # noqa: ANN202
     grid = grid_from_settings(settings, covered)
     _grid_cache[:] = [(settings, covered, grid)]
     return grid
+
+
+def _deadline_flags(settings: Settings, store: Store, fleet: Fleet, jobs: pd.DataFrame,
+                    tick_time: pd.Timestamp) -> list[str]:
+    """Store every job's deadline status (:mod:`control.runtime.deadlines`); log each job that
+    enters at_risk, late or expired, and return a ``job_<status>`` flag per status entered."""
+    runtime = settings.runtime
+    status = deadline_status(jobs, tick_time, fleet.names, fleet.throughput, runtime.at_risk_margin_h,
+                             runtime.expire_after_h)
+    flags = []
+    for job_id, _old, new, note in store.set_deadline_status(status):
+        if new == DeadlineStatus.ON_TIME:
+            continue
+        log = logger.error if new == DeadlineStatus.EXPIRED else logger.warning
+        log("job %s is %s: %s", job_id, new, note)
+        flags.append(f"job_{new}")
+    return list(dict.fromkeys(flags))
 
 
 def _forecast(settings: Settings, store: Store, tick_time: pd.Timestamp,
@@ -294,8 +387,8 @@ def _record_measurement(store: Store, provider, hour: pd.Timestamp, sites: list[
     site with meters would replace) as the history of the forecast fallbacks."""
     try:
         actual = provider.actual(pd.DatetimeIndex([hour]))
-    except (KeyError, ValueError, OSError) as exc:
-        logger.info("no measurement for %s (%s)", hour, exc)
+    except (KeyError, *BAD_BYTES_ERRORS) as exc:
+        logger.info("no measurement for %s (%s: %s)", hour, type(exc).__name__, exc)
         return
     now = now_utc()
     store.add_measurements([MeasurementRecord(time=utc(hour), site=s, green_mw=float(actual.green_mw.at[hour, s]),

@@ -10,8 +10,9 @@ from control.settings import Settings
 from control.store import Store
 
 
-def open_store(settings: Settings) -> Store:
-    return Store.open(settings.runtime.url(), retries=settings.runtime.db_retries)
+def open_store(settings: Settings, create: bool = False) -> Store:
+    """The configured store; refuses a missing one unless ``create`` (``codispatch init``)."""
+    return Store.open(settings.runtime.url(), retries=settings.runtime.db_retries, create=create)
 
 
 def make_adapter(settings: Settings) -> WorkloadManager:
@@ -20,7 +21,9 @@ def make_adapter(settings: Settings) -> WorkloadManager:
         from control.runtime.slurm import SlurmAdapter
 
         partitions = {s.name: settings.runtime.slurm_partitions.get(s.name, s.name) for s in settings.sites}
-        return SlurmAdapter(partitions, capacity)
+        runtime = settings.runtime
+        return SlurmAdapter(partitions, capacity, user=runtime.slurm_user, account=runtime.slurm_account,
+                            timeout_s=runtime.slurm_timeout_s)
     return FileAdapter(settings.runtime.intents_file, capacity)
 
 

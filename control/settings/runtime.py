@@ -45,5 +45,23 @@ class RuntimeSettings(FrozenModel):
     finds it measured; an hour still unmeasured this long after it ended is booked on the tick's
     forecast (``basis = forecast``) with a warning, so no hour stays unbooked."""
 
+    at_risk_margin_h: float = Field(default=2.0, ge=0)
+    """A job that, at its full gang from now, would finish less than this before its deadline
+    is ``at_risk`` (logged, flagged ``job_at_risk``) [h]."""
+    expire_after_h: float = Field(default=24.0, ge=0)
+    """A job still unfinished this long after its deadline is ``expired``: held and no longer
+    scheduled (flag ``job_expired``); until then it is ``late`` and still scheduled [h]."""
+    slurm_user: str = ""
+    """Slurm jobs named ``codispatch:<id>`` are adopted only if this user owns them (default:
+    the user codispatch runs as)."""
+    slurm_account: str = ""
+    """If set, adopted Slurm jobs must also belong to this account."""
+    slurm_timeout_s: float = Field(default=60.0, gt=0)
+    """A Slurm command that takes longer is abandoned; the workload manager counts as
+    unavailable (intents stay pending, flag ``workload_manager_unavailable``) [s]."""
+    intent_max_attempts: int = Field(default=3, ge=1)
+    """An intent whose sends fail with an unclassified workload-manager error this many times
+    is marked failed (flag ``intent_refused``); known transient errors retry without limit."""
+
     def url(self) -> str:
         return self.database_url or f"sqlite:///{self.database}"

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy import insert as sa_insert
 from sqlmodel import Session, SQLModel, select
 
-from control.store.engine import make_engine, migrate, with_retries
+from control.store.engine import describe, make_engine, migrate, with_retries
+from control.store.errors import StoreGone, StorePermanentError
 from control.store.tables import (
     AuditRecord,
     ExplanationRecord,
@@ -28,6 +33,7 @@ from control.store.tables import (
     PlanSiteRecord,
     RequestRecord,
     SiteRecord,
+    StoreIdentityRecord,
     TickDetailRecord,
     TickRecord,
     TokenRecord,
@@ -59,18 +65,62 @@ def utc(value: datetime | pd.Timestamp) -> datetime:
     return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
 
 
-class Store:
-    """The project's database. ``Store.open(url)`` creates or migrates the schema."""
+INIT_HINT = "create a new store once with `codispatch init --config FILE` (first start only)"
 
-    def __init__(self, engine: Engine, retries: int = 5) -> None:
+
+class Store:
+    """The project's database.
+
+    ``Store.open(url)`` opens an existing store (migrating its schema) and refuses one that is
+    missing or was never created; ``Store.open(url, create=True)`` (``codispatch init``) creates
+    it and writes its identity row. An opened store checks on every transaction that it is
+    still the same store (identity row; for SQLite also the file's device and inode), so a
+    store deleted or replaced under a running process raises :class:`StoreGone` instead of
+    being recreated empty.
+    """
+
+    def __init__(self, engine: Engine, retries: int = 5, store_id: str | None = None) -> None:
         self.engine = engine
         self.retries = retries
+        self.where = describe(engine.url.render_as_string(hide_password=True))
+        self.store_id = store_id
+        """Identity checked by every transaction (None: a store opened without :meth:`open`, unchecked)."""
+        self._path = _sqlite_path(engine)
+        self._file_id = _file_id(self._path) if self._path is not None and store_id is not None else None
 
     @classmethod
-    def open(cls, url: str, retries: int = 5) -> Store:
+    def open(cls, url: str, retries: int = 5, create: bool = False) -> Store:
+        """Open the store at ``url``; with ``create``, create it if it does not exist yet.
+
+        Raises
+        ------
+        StoreGone
+            No store exists at ``url`` (or it has no identity) and ``create`` is False.
+        StorePermanentError
+            The store cannot be used (missing folder, read-only, disk full, ...): no retry helps.
+        """
         engine = make_engine(url)
-        with_retries(lambda: migrate(engine), retries)
-        return cls(engine, retries)
+        where = describe(engine.url.render_as_string(hide_password=True))
+        path = _sqlite_path(engine)
+        if path is not None and not path.parent.is_dir():
+            engine.dispose()
+            raise StorePermanentError(f"store {where}: its folder {path.parent} does not exist; create it "
+                                      f"(mkdir -p {path.parent}) or set [runtime] database to an existing folder")
+        if not create and not _exists(engine, path, retries, where):
+            engine.dispose()
+            raise StoreGone(f"no codispatch store at {where}; {INIT_HINT}. If it existed, it was deleted or moved: "
+                            "restore it from a backup rather than starting empty")
+        try:
+            with_retries(lambda: migrate(engine), retries, where=where, path=path)
+            store_id = with_retries(lambda: _identity(engine, create), retries, where=where, path=path)
+        except BaseException:
+            engine.dispose()
+            raise
+        if store_id is None:
+            engine.dispose()
+            raise StoreGone(f"the database at {where} has tables but no store identity: it was not created by "
+                            f"codispatch init; {INIT_HINT}, or point [runtime] at the right store")
+        return cls(engine, retries, store_id)
 
     def close(self) -> None:
         """Close the engine's pooled connections."""
@@ -82,13 +132,36 @@ class Store:
     def __exit__(self, *_exc) -> None:
         self.close()
 
+    def _check_file(self, when: str) -> None:
+        if self._file_id is None or self._path is None:
+            return
+        current = _file_id(self._path)
+        if current is None:
+            raise StoreGone(f"the store file {self.where} was deleted {when}; codispatch refuses to act on a store "
+                            "that is gone (restore it from a backup and restart)")
+        if current != self._file_id:
+            raise StoreGone(f"the store file {self.where} was replaced {when} (another file now has its name); "
+                            "codispatch refuses to act on a different store: restart to use the new one")
+
     def _run(self, work):
         def attempt():
+            self._check_file("while codispatch ran")
             with Session(self.engine, expire_on_commit=False) as session:
+                if self.store_id is not None:
+                    found = session.get(StoreIdentityRecord, "store")
+                    if found is None or found.store_id != self.store_id:
+                        raise StoreGone(f"the store at {self.where} is not the store this process opened (identity "
+                                        f"{self.store_id}, found {found.store_id if found else 'none'}): it was "
+                                        "replaced or emptied; codispatch refuses to act (restore it and restart)")
                 result = work(session)
                 session.commit()
-                return result
-        return with_retries(attempt, self.retries)
+            self._check_file("during the transaction (what it wrote is lost)")
+            return result
+        return with_retries(attempt, self.retries, where=self.where, path=self._path)
+
+    def identity(self) -> StoreIdentityRecord | None:
+        """The store's identity row (None for a store that has none)."""
+        return self._run(lambda s: s.get(StoreIdentityRecord, "store"))
 
     # jobs ---------------------------------------------------------------------------------
     def add_jobs(self, jobs: pd.DataFrame, now: datetime) -> int:
@@ -241,14 +314,82 @@ class Store:
                 session.add(intent)
         self._run(work)
 
-    def record_attempt(self, key: str) -> None:
-        """Count a send of intent ``key`` that failed because the workload manager was away."""
-        def work(session: Session) -> None:
+    def record_attempt(self, key: str, error: str = "") -> int:
+        """Count a failed send of intent ``key`` (workload manager away, or an unclassified error
+        ``error``); returns the attempts so far."""
+        def work(session: Session) -> int:
             intent = session.get(IntentRecord, key)
-            if intent is not None:
-                intent.attempts += 1
-                session.add(intent)
+            if intent is None:
+                return 0
+            intent.attempts += 1
+            if error:
+                intent.error = error[:2000]
+            session.add(intent)
+            return intent.attempts
+        return self._run(work)
+
+    def fail_intent(self, key: str, error: str, now: datetime) -> bool:
+        """Mark intent ``key`` failed (the workload manager refused it for good, ``error`` is its
+        message) and its job ``failed`` with that note, in ONE transaction. Returns False if the
+        intent was not pending (nothing changed)."""
+        def work(session: Session) -> bool:
+            intent = session.get(IntentRecord, key)
+            if intent is None or intent.status != "pending":
+                return False
+            intent.status = "failed"
+            intent.error = error[:2000]
+            intent.applied_at = utc(now)
+            intent.outcome = "refused"
+            session.add(intent)
+            job = session.get(JobRecord, intent.job_id)
+            if job is not None and job.state != "done":
+                job.state = "failed"
+                job.note = f"{intent.action} intent {key} refused by the workload manager: {error}"[:2000]
+                session.add(job)
+            return True
+        return self._run(work)
+
+    def add_tick_flags(self, tick_time: datetime, flags: list[str]) -> None:
+        """Add ``flags`` to tick ``tick_time``'s flags (each once); no tick, no change."""
+        def work(session: Session) -> None:
+            tick = session.get(TickRecord, utc(tick_time)) or _naive_get(session, tick_time)
+            if tick is None or not flags:
+                return
+            merged = list(dict.fromkeys([f for f in tick.flags.split(";") if f] + list(flags)))
+            if ";".join(merged) != tick.flags:
+                tick.flags = ";".join(merged)
+                session.add(tick)
         self._run(work)
+
+    def latest_tick_time(self) -> datetime | None:
+        """The newest tick's hour (None when no tick ran yet)."""
+        def work(session: Session) -> datetime | None:
+            tick = session.exec(select(TickRecord).order_by(TickRecord.tick_time.desc())).first()
+            return None if tick is None else utc(tick.tick_time)
+        return self._run(work)
+
+    def set_deadline_status(self, status: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+        """Store each job's deadline status and note (``status``: job_id, status, note; see
+        :mod:`control.runtime.deadlines`); ``expired`` jobs get state ``expired``. One
+        transaction; returns ``(job_id, old, new, note)`` of the jobs whose status changed."""
+        def work(session: Session) -> list[tuple[str, str, str, str]]:
+            changed = []
+            for job_id, new, note in status[["job_id", "status", "note"]].itertuples(index=False):
+                job = session.get(JobRecord, job_id)
+                if job is None or job.state in ("done", "failed", "expired"):
+                    continue
+                old = job.deadline_status
+                if new == "expired":
+                    job.state = "expired"
+                else:
+                    job.deadline_status = new
+                if old != new or job.note != note:
+                    job.note = note
+                    session.add(job)
+                if old != new:
+                    changed.append((job_id, old, new, note))
+            return changed
+        return self._run(work)
 
     def finish_tick(self, tick_time: datetime, throughput: dict[str, float], now: datetime,
                     executions: list[JobHourRecord] | None = None) -> bool:
@@ -256,14 +397,19 @@ class Store:
         counted exactly once per tick. With ``executions`` (what each job really did in the hour:
         the workload manager's truth, see :class:`JobHourRecord`) progress follows them and they are
         stored; without, each planned job is counted at its plan's GPUs x throughput for the hour.
-        A job that ran before and is not in this plan is held. The hour's carbon ledger is not
+        A job that ran before and is not in this plan is held; a job whose intent the
+        workload manager refused did not run and gets no progress. The hour's carbon ledger is not
         booked here but by :meth:`settle_tick` once the hour is over and measured. Returns False
-        if the tick was already done (nothing changed)."""
+        if the tick was already done or still has pending intents (nothing changed)."""
         def work(session: Session) -> bool:
             tick = session.get(TickRecord, utc(tick_time)) or _naive_get(session, tick_time)
             if tick is None or tick.status == "done":
                 return False
-            planned = {r.job_id: r for r in _plan_rows(session, tick)}
+            intents = _intent_rows(session, tick)
+            if any(i.status == "pending" for i in intents):
+                return False  # the workload manager does not hold all of it yet
+            refused = {i.job_id for i in intents if i.status == "failed"}
+            planned = {r.job_id: r for r in _plan_rows(session, tick) if r.job_id not in refused}
             ran = {e.job_id: e for e in executions} if executions is not None else None
             for job in session.exec(select(JobRecord).where(JobRecord.state == "running")).all():
                 if job.job_id not in planned:
@@ -325,7 +471,8 @@ class Store:
             if tick is None or tick.status != "done" or tick.settled_at is not None:
                 return ""
             hour = utc(tick.tick_time)
-            planned = list({r.job_id: r for r in _plan_rows(session, tick)}.values())
+            refused = {i.job_id for i in _intent_rows(session, tick) if i.status == "failed"}
+            planned = list({r.job_id: r for r in _plan_rows(session, tick) if r.job_id not in refused}.values())
             ran = _job_hour_rows(session, tick)
             if ran:  # the ledger follows what really ran, not the plan
                 planned = [PlanRecord(tick_time=hour, job_id=r.job_id, site=r.site, gpus=r.gpus) for r in ran]
@@ -486,6 +633,12 @@ def _plan_rows(session: Session, tick: TickRecord) -> list[PlanRecord]:
                              .order_by(PlanRecord.job_id)).all())
 
 
+def _intent_rows(session: Session, tick: TickRecord) -> list[IntentRecord]:
+    """The intents of ``tick`` (matched like :func:`_plan_rows`)."""
+    stamp = utc(tick.tick_time).replace(tzinfo=None)
+    return list(session.exec(select(IntentRecord).where(IntentRecord.tick_time.in_([tick.tick_time, stamp]))).all())
+
+
 def _supply(session: Session, hour: datetime, sites: list[str]) -> dict[str, tuple[float, float, str]]:
     """Per site: renewable supply [MW], carbon intensity [g/kWh] and basis of the hour, from the
     hour's measurement, else the latest forecast issued for it (``forecast``), else none."""
@@ -533,6 +686,55 @@ def _naive_get(session: Session, tick_time: datetime) -> TickRecord | None:
     """SQLite compares stored timestamps as text; look the tick up by its naive UTC form too."""
     naive = utc(tick_time).replace(tzinfo=None)
     return session.exec(select(TickRecord).where(TickRecord.tick_time == naive)).first()
+
+
+def _sqlite_path(engine: Engine) -> Path | None:
+    if engine.url.get_backend_name() != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return None
+    return Path(engine.url.database).absolute()
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _exists(engine: Engine, path: Path | None, retries: int, where: str) -> bool:
+    """Is there a codispatch store (a migrated schema) at ``engine``? Never creates one."""
+    if path is not None and not path.exists():
+        return False
+
+    def look() -> bool:
+        with engine.connect() as connection:
+            return inspect(connection).has_table("alembic_version")
+    return with_retries(look, retries, where=where, path=path)
+
+
+def _identity(engine: Engine, create: bool) -> str | None:
+    """The store's id; written now when ``create`` (explicit creation) or when the store holds
+    data from before identities existed (adopted once, logged); None otherwise."""
+    with Session(engine, expire_on_commit=False) as session:
+        found = session.get(StoreIdentityRecord, "store")
+        if found is not None:
+            return found.store_id
+        legacy = session.exec(select(JobRecord.job_id).limit(1)).first() is not None or \
+            session.exec(select(TickRecord.tick_time).limit(1)).first() is not None
+        if not create and not legacy:
+            return None
+        record = StoreIdentityRecord(name="store", store_id=uuid.uuid4().hex, created_at=now_utc(),
+                                     created_by=f"{socket.gethostname()}:{os.getpid()}")
+        session.add(record)
+        session.commit()
+        if legacy and not create:
+            logger.warning("store %s had no identity (made before migration 0004); adopted as %s",
+                           describe(engine.url.render_as_string(hide_password=True)), record.store_id)
+        else:
+            logger.warning("created a new store %s (identity %s)", describe(engine.url.render_as_string(hide_password=True)),
+                           record.store_id)
+        return record.store_id
 
 
 def now_utc() -> datetime:

@@ -34,8 +34,16 @@ class JobRecord(SQLModel, table=True):
     site: str = ""
     """Where it last ran ("" = not yet)."""
     state: str = "queued"
-    """queued | running | held | done."""
+    """queued | running | held | done | failed (the workload manager refused it for good) |
+    expired (past its deadline + ``[runtime] expire_after_h``: no longer scheduled). See
+    docs/operations.md."""
     submitted_at: datetime = Field(sa_column=_utc_column())
+    deadline_status: str = "on_time"
+    """on_time | at_risk (cannot finish ``[runtime] at_risk_margin_h`` before its deadline even
+    at its full gang from now) | late (deadline passed, work left). Migration 0004."""
+    note: str = ""
+    """Why the job is failed, expired, at risk or late (the workload manager's message, the
+    deadline arithmetic). Migration 0004."""
 
 
 class TickRecord(SQLModel, table=True):
@@ -82,14 +90,27 @@ class IntentRecord(SQLModel, table=True):
     site: str = ""
     gpus: int = 0
     status: str = "pending"
-    """pending | applied."""
+    """pending | applied | failed (refused for good by the workload manager; ``error`` says why)."""
     created_at: datetime = Field(sa_column=_utc_column())
     applied_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     outcome: str = ""
     """How it was applied: ``sent`` (this process sent it) or ``found`` (the workload manager
     already held it, e.g. sent before a crash)."""
     attempts: int = 0
-    """Sends that failed because the workload manager was unavailable."""
+    """Sends that failed because the workload manager was unavailable or gave an unclassified error."""
+    error: str = ""
+    """The workload manager's message for a failed intent (or the last failed attempt). Migration 0004."""
+
+
+class StoreIdentityRecord(SQLModel, table=True):
+    """One row, written when the store is created (``codispatch init``): which store this is.
+    Checked by every transaction, so a deleted or replaced store is noticed. Migration 0004."""
+
+    __tablename__ = "store_identity"
+    name: str = Field(primary_key=True)
+    store_id: str
+    created_at: datetime = Field(sa_column=_utc_column())
+    created_by: str
 
 
 class ForecastRecord(SQLModel, table=True):

@@ -199,7 +199,7 @@ def test_store_errors(default_config, tmp_path, capsys) -> None:
     assert "has no table(s) ['jobs', 'ticks'" in error and "run `codispatch tick --config CONFIG` first" in error
 
     fresh = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
-    Store.open(fresh).close()  # migrated, nothing booked
+    Store.open(fresh, create=True).close()  # migrated, nothing booked
     assert _report(fresh, default_config, tmp_path / "c", "csv") == 2
     assert "holds no carbon-ledger rows yet (0 tick(s))" in capsys.readouterr().err
 

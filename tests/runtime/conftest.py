@@ -11,8 +11,9 @@ import pytest
 START = "2023-07-02T20:00:00Z"
 
 
-def write_runtime_config(default_config: Path, directory: Path, **runtime) -> Path:
-    """A copy of the default config (paths made absolute) with ``[runtime]`` in ``directory``."""
+def write_runtime_config(default_config: Path, directory: Path, init: bool = True, **runtime) -> Path:
+    """A copy of the default config (paths made absolute) with ``[runtime]`` in ``directory``;
+    with ``init`` its store is created (what ``codispatch init`` does on a first start)."""
     text = default_config.read_text().replace('"../data/', f'"{default_config.parent.parent / "data"}/')
     data = tomllib.loads(text)
     lines = [text, "", "[runtime]", f'database = "{directory / "store.sqlite"}"',
@@ -21,6 +22,11 @@ def write_runtime_config(default_config: Path, directory: Path, **runtime) -> Pa
     assert "runtime" not in data
     path = directory / "codispatch.toml"
     path.write_text("\n".join(lines) + "\n")
+    if init:
+        from control.runtime.wiring import open_store
+        from control.settings import load_settings
+
+        open_store(load_settings(path), create=True).close()
     return path
 
 

@@ -26,7 +26,7 @@ from control.store.tables import (
 def stores():
     """Open stores that are closed after the test."""
     opened = []
-    yield lambda url: opened.append(Store.open(url)) or opened[-1]
+    yield lambda url: opened.append(Store.open(url, create=True)) or opened[-1]
     for store in opened:
         store.close()
 
@@ -43,7 +43,7 @@ def _jobs(*ids: str) -> pd.DataFrame:
 
 
 def test_migrated_schema_and_versions(store_url) -> None:
-    Store.open(store_url).close()
+    Store.open(store_url, create=True).close()
     with Store.open(store_url) as store, store.engine.connect() as connection:  # a second open: no-op upgrade
         tables = set(sa.inspect(connection).get_table_names())
         version = connection.execute(sa.text("select version_num from alembic_version")).scalar_one()
@@ -60,6 +60,7 @@ def test_migrated_schema_and_versions(store_url) -> None:
     assert len(heads) == 1, f"the migration chain must stay linear, found heads {heads}"
     assert version == heads[0]
     assert {"plan_hours", "plan_sites", "requests", "audit_log", "api_tokens"} <= tables
+    assert "store_identity" in tables
 
 
 def test_jobs_all_or_nothing_and_times_stay_utc(store_url, stores) -> None:
@@ -192,7 +193,8 @@ def test_migration_0003_marks_ticks_booked_before_it_settled(store_url) -> None:
                                        "flags, jobs_active, jobs_running) values (:t, :s, :t, :f, '', '', 0, 0)"),
                                {"t": T0 + timedelta(hours=hour), "s": status, "f": finished})
     engine.dispose()
-    with Store.open(store_url) as store:
+    with Store.open(store_url) as store:  # a store from before identities holds data: adopted
+        assert store.identity() is not None
         ticks = store.ticks().set_index("status")
         assert utc(ticks.at["done", "settled_at"]) == T0 + timedelta(minutes=5)
         assert pd.isna(ticks.at["planned", "settled_at"])
