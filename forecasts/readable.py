@@ -27,6 +27,8 @@ BAD_BYTES_ERRORS: tuple[type[BaseException], ...] = (
 )
 """What reading a damaged or wrong file can raise (``UnicodeDecodeError``, pandas parser errors
 and ``json.JSONDecodeError`` are ``ValueError``; ``gzip.BadGzipFile`` is an ``OSError``)."""
+FALLBACK_ERRORS: tuple[type[BaseException], ...] = (KeyError, *BAD_BYTES_ERRORS)
+"""What a forecast fallback catches from a provider: bad bytes, or a missing column/key."""
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -34,7 +34,7 @@ from control.mpc.step import MpcStep
 from control.policies.mpc import MpcPolicy
 from control.settings.core import MpcSettings
 from forecasts.bundle import ForecastBundle
-from forecasts.readable import BAD_BYTES_ERRORS
+from forecasts.readable import FALLBACK_ERRORS
 from grid_models.limits import GridLimits
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def forecast_with_fallbacks(make: Callable[[], ForecastBundle], measured: Callab
         bundle = make()
         problem = forecast_problem(bundle, tick_time, index, sites, max_age_h)
         flag = None if problem is None else "forecast_stale" if problem == "stale" else "forecast_corrupt"
-    except (KeyError, *BAD_BYTES_ERRORS) as exc:  # any reader's error on a missing, damaged or wrong file
+    except FALLBACK_ERRORS as exc:  # any reader's error on a missing, damaged or wrong file
         problem, flag = f"missing ({type(exc).__name__}: {exc})", "forecast_missing"
     if flag is None:
         return bundle, []

@@ -165,6 +165,7 @@ class SlurmAdapter:
 
     # the adapter interface ------------------------------------------------------------------
     def refresh(self) -> None:
+        self._queue = None  # never act on an old listing, even if this read fails
         self.jobs()
 
     def observe(self) -> dict[str, JobObservation]:

@@ -65,7 +65,7 @@ from control.store.tables import (
 )
 from forecasts.bundle import ForecastBundle
 from forecasts.feeds import FeedError
-from forecasts.readable import BAD_BYTES_ERRORS
+from forecasts.readable import FALLBACK_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -125,10 +125,16 @@ def run_tick(settings: Settings, store: Store, adapter: WorkloadManager, at: pd.
                          "tick's hour or later; past ticks are read with `codispatch report`")
     fleet = Fleet.from_settings(settings)
     refresh = getattr(adapter, "refresh", None)
-    if refresh is not None:
-        refresh()  # one read of the workload manager's state per tick (then updated by what we send)
+    early: list[str] = []
+    try:
+        if refresh is not None:
+            refresh()  # one read of the workload manager's state per tick (then updated by what we send)
+    except AdapterUnavailable as exc:
+        logger.warning("workload manager unavailable (%s); intents stay pending until it is back", exc)
+        early.append("workload_manager_unavailable")
     runtime = settings.runtime
     sent, flags = reconcile(store, adapter, fleet, runtime.intent_max_attempts)
+    flags = early + flags
     existing = store.tick(tick_time)
     if existing is not None and existing.status == "done":
         settle(store, fleet, tick_time, runtime.settle_max_wait_h)
@@ -172,6 +178,7 @@ def reconcile(store: Store, adapter: WorkloadManager, fleet: Fleet, max_attempts
                     store.mark_applied(record.key, now_utc(), "found")
                     kill_point("marked")
                     continue
+                store.check()  # never send for a store that is gone: its record of the send would be lost
                 adapter.apply(intent)
             except IntentRefused as exc:
                 _refuse(store, intent, str(exc), flags)
@@ -387,7 +394,7 @@ def _record_measurement(store: Store, provider, hour: pd.Timestamp, sites: list[
     site with meters would replace) as the history of the forecast fallbacks."""
     try:
         actual = provider.actual(pd.DatetimeIndex([hour]))
-    except (KeyError, *BAD_BYTES_ERRORS) as exc:
+    except FALLBACK_ERRORS as exc:
         logger.info("no measurement for %s (%s: %s)", hour, type(exc).__name__, exc)
         return
     now = now_utc()

@@ -143,6 +143,11 @@ class Store:
             raise StoreGone(f"the store file {self.where} was replaced {when} (another file now has its name); "
                             "codispatch refuses to act on a different store: restart to use the new one")
 
+    def check(self) -> None:
+        """Raise :class:`StoreGone` if the store file was deleted or replaced since it was opened
+        (a file-system check, no transaction: cheap enough before each send)."""
+        self._check_file("while codispatch ran")
+
     def _run(self, work):
         def attempt():
             self._check_file("while codispatch ran")
