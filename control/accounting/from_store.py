@@ -40,7 +40,8 @@ class StoreRows:
     ticks: pd.DataFrame
     """``ticks`` of the period, ``tick_time`` as UTC."""
     jobs: pd.DataFrame
-    """``jobs``: ``job_id, work_gpu_h, remaining_gpu_h``."""
+    """``jobs``: ``job_id, work_gpu_h, remaining_gpu_h`` (and ``state``, ``deadline_status``,
+    ``note`` when the store has them: the report lists jobs that need the operator)."""
     unsettled_plans: pd.DataFrame
     """Plan rows of done ticks not settled yet: progress recorded, ledger not booked."""
     sites: pd.DataFrame
@@ -192,7 +193,27 @@ def _flags(booked: pd.DataFrame, history: pd.DataFrame, site_hour: pd.DataFrame,
     if len(pending):
         flags.append(f"{len(pending)} tick(s) in the period are planned but not finished (intents not yet applied, "
                      f"first {pending['tick_time'].min()}): their hours are not booked yet")
-    return flags
+    return flags + job_alerts(rows.jobs)
+
+
+def job_alerts(jobs: pd.DataFrame, limit: int = 20) -> list[str]:
+    """One line per job that needs the operator: state ``failed`` or ``expired``, deadline status
+    ``at_risk`` or ``late`` (docs/operations.md, "Job states"), with the store's note."""
+    if "state" not in jobs.columns:
+        return []
+    status = jobs.get("deadline_status", pd.Series("on_time", index=jobs.index))
+    notes = jobs.get("note", pd.Series("", index=jobs.index)).fillna("")
+    final = jobs["state"].isin(["failed", "expired"])
+    risky = ~jobs["state"].isin(["done", "cancelled"]) & status.isin(["at_risk", "late"])
+    lines = []
+    for k in jobs.index[final | risky]:
+        what = jobs.at[k, "state"] if final[k] else status[k]
+        job_id = str(jobs.at[k, "job_id"])
+        shown = job_id if len(job_id) <= 60 else job_id[:57] + "..."
+        lines.append(f"job {shown} is {what}: {notes[k][:300]}")
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"... and {len(lines) - limit} more jobs needing attention (see the store's jobs table)"]
+    return lines
 
 
 def _restated(site_hour: pd.DataFrame) -> str:

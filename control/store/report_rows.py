@@ -55,12 +55,17 @@ def read_store(url: str, start: str | None, end: str | None, retries: int = 2) -
             measurements=store.measurements(first.to_pydatetime(), last.to_pydatetime()),
             forecasts=within(forecasts, first, last, "valid_time"),
             ticks=within(ticks, first, last, "tick_time"),
-            jobs=store.jobs_frame()[["job_id", "work_gpu_h", "remaining_gpu_h"]],
+            jobs=_jobs(store.jobs_frame()),
             unsettled_plans=_unsettled_plans(store, ticks),
             sites=store.sites(), first=first, last=last, source=shown,
         )
     finally:
         store.close()
+
+
+def _jobs(frame: pd.DataFrame) -> pd.DataFrame:
+    wanted = ["job_id", "work_gpu_h", "remaining_gpu_h", "state", "deadline_status", "note"]
+    return frame[[c for c in wanted if c in frame.columns]]
 
 
 def _unsettled_plans(store: Store, ticks: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from control.cli import main
+from control.accounting.from_store import job_alerts
 from control.jobs import validate_jobs
 from control.runtime.adapters import FileAdapter, Intent
 from control.runtime.deadlines import deadline_status
@@ -183,6 +184,7 @@ def test_jobs_past_their_deadline_are_late_then_expired_flagged_and_held(default
     start = pd.Timestamp(START)
     frame["release"] = start.isoformat()
     frame["deadline"] = (start + pd.Timedelta(hours=1)).isoformat()  # far too short for the work
+    frame["work_gpu_h"] = 50_000.0
     settings = load_settings(config)
     store = open_store(settings)  # stored as a daemon holds them once time passes (submit refuses such jobs now)
     store.add_jobs(validate_jobs(frame, settings.site_names), start.to_pydatetime())
@@ -205,3 +207,45 @@ def test_jobs_past_their_deadline_are_late_then_expired_flagged_and_held(default
     assert set(held.loc[held["action"] == "hold", "job_id"]) <= ran_before
     assert (sent["status"] == "applied").all()
     assert len(sent) == len(set(sent["key"])) == len(_lines(settings))  # each applied once
+    alerts = job_alerts(store.jobs_frame())  # what `codispatch report --db` lists under data quality
+    assert len(alerts) == 3 and all(" is expired: deadline " in a for a in alerts)
+
+
+# fault campaign: the store's disk full or read-only under ticks -----------------------------------
+@pytest.mark.slow
+def test_ticks_on_a_full_then_read_only_disk_stop_clearly_and_resume_exactly_once(default_config, tmp_path,
+                                                                                   first_jobs) -> None:
+    from tests.store.test_store_faults import tmpfs
+
+    with tmpfs(tmp_path / "mnt", "8m") as mount:
+        config = write_runtime_config(default_config, tmp_path, init=False)
+        config.write_text(config.read_text().replace(str(tmp_path / "store.sqlite"), str(mount / "store.sqlite")))
+        assert main(["init", "--config", str(config)]) == 0
+        assert main(["submit", "--config", str(config), "--at", START, "--file", str(first_jobs)]) == 0
+        settings = load_settings(config)
+        hours = pd.date_range(START, periods=3, freq="h")
+
+        def tick(hour: pd.Timestamp) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-m", "control.cli", "tick", "--config", str(config), "--at",
+                                   hour.isoformat()], capture_output=True, text=True, timeout=600)
+
+        assert tick(hours[0]).returncode == 0
+        filler = mount / "filler"
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)  # fills the disk
+        full = tick(hours[1])
+        assert full.returncode == 2 and "disk holding the store is full" in full.stderr, full.stderr
+        assert "jobs run" not in full.stdout
+        filler.unlink()
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        read_only = tick(hours[1])
+        assert read_only.returncode == 2 and "read-only" in read_only.stderr, read_only.stderr
+        subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True)
+        for hour in hours[1:]:
+            done = tick(hour)
+            assert done.returncode == 0 and "jobs run" in done.stdout, done.stderr
+        store = open_store(settings)
+        intents = store.intents()
+        assert (intents["status"] == "applied").all() and intents["key"].is_unique
+        assert sorted(r["key"] for r in _lines(settings)) == sorted(intents["key"])  # each sent once, none lost
+        assert list(store.ticks()["status"]) == ["done"] * 3
+        store.close()

@@ -11,6 +11,7 @@ import time
 import pandas as pd
 import pytest
 
+from control.accounting.from_store import job_alerts
 from control.cli import main
 from control.runtime.adapters import AdapterUnavailable, Intent, IntentRefused
 from control.runtime.slurm import SlurmAdapter
@@ -60,7 +61,9 @@ def test_resize_refusal_and_ownership_at_the_adapter(cluster) -> None:
 def test_a_refused_intent_fails_its_job_and_every_other_job_goes_on(cluster, default_config, tmp_path) -> None:
     config = write_runtime_config(default_config, tmp_path, adapter="slurm")
     jobs = pd.read_csv(default_config.parent.parent / "data" / "jobs" / "default_jobs.csv").head(6)
-    jobs.loc[0, "job_id"] = LONG_ID
+    jobs.loc[0, "job_id"] = LONG_ID  # urgent: must run in the first hour to make its deadline
+    jobs.loc[0, ["release", "deadline", "work_gpu_h"]] = [START, (pd.Timestamp(START) + pd.Timedelta(hours=3)).isoformat(),
+                                                        2.0 * float(jobs.loc[0, "gpus"])]
     jobs.to_csv(tmp_path / "jobs.csv", index=False)
     assert main(["submit", "--config", str(config), "--at", START, "--file", str(tmp_path / "jobs.csv")]) == 0
     settings = load_settings(config)
@@ -79,6 +82,7 @@ def test_a_refused_intent_fails_its_job_and_every_other_job_goes_on(cluster, def
     assert (others["status"] == "applied").all() and len(others) == len(plan) - 1
     job = store.jobs_frame().set_index("job_id").loc[LONG_ID]
     assert job["state"] == "failed" and "too long" in job["note"] and job["remaining_gpu_h"] == job["work_gpu_h"]
+    assert any(" is failed: run intent " in a and "too long" in a for a in job_alerts(store.jobs_frame()))
     calls = _squeues(adapter)
     assert calls <= 3, adapter.calls  # listed once, plus one confirmation (was 2-3 per intent)
     for hour in hours[1:]:  # later ticks plan and send as before; the failed job is not planned again
