@@ -349,7 +349,8 @@ class Store:
             job = session.get(JobRecord, intent.job_id)
             if job is not None and job.state != "done":
                 job.state = "failed"
-                job.note = f"{intent.action} intent {key} refused by the workload manager: {error}"[:2000]
+                job.note = (f"{intent.action} intent of the tick at {utc(intent.tick_time):%Y-%m-%d %H:%M} UTC refused "
+                            f"by the workload manager: {error}")[:2000]
                 session.add(job)
             return True
         return self._run(work)

@@ -13,7 +13,7 @@ import pytest
 
 from control.accounting.from_store import job_alerts
 from control.cli import main
-from control.runtime.adapters import AdapterUnavailable, Intent, IntentRefused
+from control.runtime.adapters import Intent, IntentRefused
 from control.runtime.slurm import SlurmAdapter
 from control.runtime.tick import run_tick
 from control.runtime.wiring import make_adapter, open_store
@@ -122,8 +122,6 @@ def test_hanging_then_down_controller_loses_and_duplicates_nothing(cluster, defa
     try:
         down = run_tick(settings, store, adapter, hours[1])
         assert down.status == "pending" and "workload_manager_unavailable" in down.flags
-        with pytest.raises(AdapterUnavailable):
-            adapter.jobs()
     finally:
         cluster.start_controller()
         cluster.wait_ready()
