@@ -1,7 +1,7 @@
 """Store identity, refused intents and job deadline status
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 14:30:00
 
 ``store_identity`` holds one row written when the store is created explicitly (``codispatch
@@ -14,8 +14,8 @@ the job is failed, expired, at risk or late) are set by the tick.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
