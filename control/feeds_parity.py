@@ -127,7 +127,7 @@ def daemon_period(config: Path, period: Path, hours: int, work: Path,
     try:
         with ReplayServer(period, token) as server:
             settings = _load(config, _overrides(period, manifest, work, live=True, port=server.port))
-            store = Store.open(settings.runtime.url())
+            store = Store.open(settings.runtime.url(), create=True)  # a fresh work directory: its first start
             store.add_jobs(jobs, now_utc())
             adapter = FileAdapter(settings.runtime.intents_file, {s.name: s.gpu_count for s in settings.sites})
             start = pd.Timestamp(manifest["start"]).tz_convert("UTC")

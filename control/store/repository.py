@@ -416,7 +416,9 @@ class Store:
                 return False  # the workload manager does not hold all of it yet
             refused = {i.job_id for i in intents if i.status == "failed"}
             planned = {r.job_id: r for r in _plan_rows(session, tick) if r.job_id not in refused}
-            ran = {e.job_id: e for e in executions} if executions is not None else None
+            # a job whose intent was refused did not run: no hour is stored for it
+            hours = None if executions is None else [e for e in executions if e.job_id not in refused]
+            ran = {e.job_id: e for e in hours} if hours is not None else None
             for job in session.exec(select(JobRecord).where(JobRecord.state == "running")).all():
                 if job.job_id not in planned:
                     job.state = "held"
@@ -434,8 +436,8 @@ class Store:
                     job.state = ran[row.job_id].state
                 job.site = row.site
                 session.add(job)
-            if executions:
-                session.add_all(executions)
+            if hours:
+                session.add_all(hours)
             tick.status = "done"
             tick.finished_at = utc(now)
             session.add(tick)
@@ -479,7 +481,7 @@ class Store:
             hour = utc(tick.tick_time)
             refused = {i.job_id for i in _intent_rows(session, tick) if i.status == "failed"}
             planned = list({r.job_id: r for r in _plan_rows(session, tick) if r.job_id not in refused}.values())
-            ran = _job_hour_rows(session, tick)
+            ran = [r for r in _job_hour_rows(session, tick) if r.job_id not in refused]
             if ran:  # the ledger follows what really ran, not the plan
                 planned = [PlanRecord(tick_time=hour, job_id=r.job_id, site=r.site, gpus=r.gpus) for r in ran]
                 facility = {r.job_id: r.facility_energy_mwh for r in ran}
