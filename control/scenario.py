@@ -19,6 +19,7 @@ from control.settings import Settings
 from forecasts.as_issued import AsIssuedForecastProvider
 from forecasts.carbon_sources import china_model_g_per_kwh, electricitymaps_g_per_kwh
 from forecasts.provider import PerfectForecastProvider
+from forecasts.synthetic import ErrorProcessForecastProvider
 from forecasts.solar import PvPlant, clearsky_weather, pv_power_mw
 from forecasts.weather import location_mismatch, read_epw, weather_on_index
 from forecasts.wind import WindFarm, wind_power_mw
@@ -87,10 +88,13 @@ def site_supply_mw(
 
 
 def forecast_provider(settings: Settings, start: pd.Timestamp, index: pd.DatetimeIndex, live: bool = False):
-    """The ``[forecast] method`` provider over ``index``: perfect, as issued, or the feeds
-    (``control.feeds``; ``live``: the daemon fetches the feeds that have an URL). As-issued
-    forecasts also get ``history_days`` of observations before ``start`` (the history a site
-    has when codispatch starts), so the first day is forecast like any other."""
+    """The ``[forecast] method`` provider over ``index``: ``perfect`` (the upper bound),
+    ``as_issued`` (actual + the error process fitted on real forecast errors, with conformal
+    quantiles; :mod:`forecasts.synthetic`), ``persistence`` (smart persistence,
+    :mod:`forecasts.as_issued`) or the feeds (``control.feeds``; ``live``: the daemon fetches the
+    feeds that have an URL). ``as_issued`` and ``persistence`` also get the history a site has when
+    codispatch starts (``history_days``; for ``as_issued`` at least ``quantile_window_days``, the
+    past errors behind its quantiles), so the first day is forecast like any other."""
     method = settings.forecast.method
     if method == "feeds":
         from control.feeds import feeds_provider
@@ -99,12 +103,21 @@ def forecast_provider(settings: Settings, start: pd.Timestamp, index: pd.Datetim
     if method == "perfect":
         pv, wind = site_supply_mw(settings, index)
         return PerfectForecastProvider(pv, wind, site_carbon_intensity(settings, index))
-    index = pd.date_range(start - pd.Timedelta(days=settings.forecast.history_days), index[-1], freq="h")
+    f = settings.forecast
+    history_days = f.history_days if method == "persistence" else max(f.history_days, f.quantile_window_days)
+    index = pd.date_range(start - pd.Timedelta(days=history_days), index[-1], freq="h")
     ci = site_carbon_intensity(settings, index)
     pv, wind, pv_clear = site_supply_mw(settings, index, clearsky=True)
-    f = settings.forecast
-    return AsIssuedForecastProvider(pv, wind, ci, pv_clear, history_days=f.history_days,
-                                    pv_tau_h=f.pv_persistence_h, wind_tau_h=f.wind_persistence_h)
+    if method == "persistence":
+        return AsIssuedForecastProvider(pv, wind, ci, pv_clear, history_days=f.history_days,
+                                        pv_tau_h=f.pv_persistence_h, wind_tau_h=f.wind_persistence_h)
+    sites = settings.sites
+    pv_cap = np.array([max(s.pv_capacity_mw, float(pv[s.name].max()), float(pv_clear[s.name].max())) for s in sites])
+    wind_cap = np.array([max(s.wind_capacity_mw, float(wind[s.name].max())) for s in sites])
+    horizon_h = min(settings.mpc.horizon_h, len(index) - 1)
+    return ErrorProcessForecastProvider(
+        pv, wind, ci, pv_clear, pv_cap, wind_cap, np.array([s.lat for s in sites]), np.array([s.lon for s in sites]),
+        horizon_h=horizon_h, window_days=f.quantile_window_days, seed=f.error_seed)
 
 
 def site_carbon_intensity(settings: Settings, index: pd.DatetimeIndex) -> pd.DataFrame:

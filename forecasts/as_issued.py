@@ -58,7 +58,7 @@ class AsIssuedForecastProvider(PerfectForecastProvider):
         e-folding lead time of the persistence weight [h].
     """
 
-    method = "as_issued"
+    method = "persistence"
 
     def __init__(
         self,

@@ -34,8 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--jobs", type=Path, default=None,
                         help="job CSV to use instead of the config's [jobs] file (e.g. data/jobs/year_jobs.csv)")
-    parser.add_argument("--forecast", choices=["perfect", "as_issued"], default=None,
+    parser.add_argument("--forecast", choices=["perfect", "as_issued", "persistence"], default=None,
                         help="forecast method instead of the config's [forecast] method")
+    parser.add_argument("--no-perfect-reference", action="store_true",
+                        help="with imperfect forecasts, skip the second mpc run on perfect forecasts (the upper bound "
+                             "behind share_of_perfect_forecast_cut)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the headline figures of mpc as one JSON object (after the table)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
@@ -51,7 +56,13 @@ def run(args: argparse.Namespace) -> int:
     check_policy_names(names)  # before any work
     scenario = load_scenario(settings, args.days)
     runs = simulate_policies(settings, scenario, names, progress=not args.no_progress)
+    if settings.forecast.method != "perfect" and "mpc" in names and not args.no_perfect_reference:
+        perfect = load_scenario(settings.model_copy(update={"forecast": settings.forecast.model_copy(
+            update={"method": "perfect"})}), args.days)
+        runs[PERFECT_REFERENCE] = run_policy(perfect, make_policy("mpc", settings, perfect),
+                                             progress=not args.no_progress)
     summary = simulation_summary(settings, scenario, args.days, runs)
+    _add_share_of_perfect_forecast_cut(summary["policies"])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(finite_json(summary), indent=2) + "\n", encoding="utf-8")
     for name, r in runs.items():
@@ -61,7 +72,32 @@ def run(args: argparse.Namespace) -> int:
     report = write_simulation_report(args.out / "report.html", summary, runs, accounting)
     print(format_table(summary["policies"]))
     print(f"\nwrote {args.out / 'summary.json'} and {report}")
+    if args.json:
+        print(json.dumps(finite_json(headline(summary))))
     return 0
+
+
+PERFECT_REFERENCE = "mpc_perfect_forecast"
+"""The same MPC on perfect forecasts: the upper bound of what better forecasts could give."""
+HEADLINE_KEYS = ("emissions_tco2", "share_of_perfect_forecast_cut", "share_of_oracle_cut",
+                 "share_of_oracle_cut_executed", "deadline_misses", "grid_violation_mwh", "green_share")
+
+
+def headline(summary: dict) -> dict:
+    """The judged figures of the ``mpc`` run, and the emissions of every policy."""
+    mpc = summary["policies"].get("mpc", {})
+    return {"days": summary["days"], "forecast": summary["forecast"],
+            **{key: mpc.get(key) for key in HEADLINE_KEYS},
+            "emissions_tco2_by_policy": {name: p["emissions_tco2"] for name, p in summary["policies"].items()}}
+
+
+def _add_share_of_perfect_forecast_cut(policies: dict) -> None:
+    """(agnostic - mpc) / (agnostic - mpc on perfect forecasts) emissions, when the reference ran."""
+    if {"agnostic", "mpc", PERFECT_REFERENCE} <= set(policies):
+        agnostic = policies["agnostic"]["emissions_tco2"]
+        cut = agnostic - policies[PERFECT_REFERENCE]["emissions_tco2"]
+        policies["mpc"]["share_of_perfect_forecast_cut"] = (
+            (agnostic - policies["mpc"]["emissions_tco2"]) / cut if cut > 0 else None)
 
 
 LEDGER_POLICY = "mpc"

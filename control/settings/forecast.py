@@ -15,14 +15,22 @@ ChinaRegion = Literal["North", "Northeast", "East", "Central", "Northwest", "Sou
 class ForecastSettings(FrozenModel):
     """``[forecast]``: the forecast method (see ``forecasts/as_issued.py``) and the carbon source."""
 
-    method: Literal["perfect", "as_issued", "feeds"] = "perfect"
-    """``perfect`` hands the controller the actual weather (an upper bound of forecast quality);
-    ``as_issued`` forecasts from observations before each step only (smart persistence of the
-    clear-sky index for PV, persistence blended into the recent mean for wind); ``feeds`` plans on
-    the NWP and carbon feeds of ``[feeds]`` and settles on the sites' meters (a live deployment, or
-    a recorded period given to ``codispatch simulate``)."""
+    method: Literal["perfect", "as_issued", "persistence", "feeds"] = "perfect"
+    """``perfect`` hands the controller the actual weather (the upper bound of forecast quality);
+    ``as_issued`` = the actual series plus a forecast error with the statistics of real forecasts
+    (GEFCom 2012 NWP wind errors, State Grid solar errors; carbon: the carbon blend on the
+    observed series), with P10/P50/P90 from conformal quantiles of past errors
+    (``forecasts/synthetic.py``, ``docs/forecast_errors.md``); ``persistence`` forecasts from
+    observations before each step only (smart persistence of the clear-sky index for PV,
+    persistence blended into the recent mean for wind, same hour yesterday for carbon); ``feeds``
+    plans on the NWP and carbon feeds of ``[feeds]`` and settles on the sites' meters (a live
+    deployment, or a recorded period given to ``codispatch simulate``)."""
     history_days: int = Field(default=7, ge=1, le=60)
     """Days of past observations behind the climatologies [d]."""
+    quantile_window_days: int = Field(default=28, ge=2, le=365)
+    """``as_issued``: days of past forecast errors behind the conformal quantiles [d]."""
+    error_seed: int = Field(default=0, ge=0)
+    """``as_issued``: seed of the forecast-error innovations (same seed, same forecasts)."""
     pv_persistence_h: float = Field(default=4.0, gt=0)
     """Lead time over which the PV forecast moves from the current clear-sky index to its recent mean [h]."""
     wind_persistence_h: float = Field(default=6.0, gt=0)

@@ -13,7 +13,7 @@ from control.settings import load_settings
 
 @pytest.fixture(scope="module")
 def provider(default_config):
-    settings = load_settings(default_config, {"forecast": {"method": "as_issued"}})
+    settings = load_settings(default_config, {"forecast": {"method": "persistence"}})
     start = pd.Timestamp(settings.scenario.start).tz_convert("UTC")
     return forecast_provider(settings, start, pd.date_range(start, periods=24 * 12, freq="h"))
 
@@ -46,7 +46,7 @@ def test_forecasts_are_physical_and_issued_when_asked(provider) -> None:
     assert bundle.issue_time == issue and bundle.index[0] == issue and len(bundle.index) == 48
     assert (bundle.pv_mw >= 0).all().all() and (bundle.wind_mw >= 0).all().all()
     assert (bundle.pv_mw <= provider._pv_cs.loc[bundle.index] * 1.2 + 1e-9).all().all()
-    assert bundle.method == "as_issued"
+    assert bundle.method == "persistence"
 
 
 def test_persistence_beats_its_own_climatology_one_hour_ahead(provider) -> None:
