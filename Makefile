@@ -18,7 +18,7 @@ system-deps:
 	@bash scripts/install_system_deps.sh
 
 run: $(STAMP)
-	$(BIN)/codispatch simulate --config config/default.toml --days $(DAYS) --out $(OUT) --policies agnostic,greedy,temporal,mpc
+	$(BIN)/codispatch simulate --config config/default.toml --days $(DAYS) --out $(OUT) --policies agnostic,greedy,temporal,mpc --forecast as_issued
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -80,6 +80,15 @@ class ForecastBundle:
         """Own or contracted renewable supply per site [MW]."""
         return self.pv_mw + self.wind_mw
 
+    def planning_green_mw(self, quantile: str = "mean") -> pd.DataFrame:
+        """The green supply a controller plans on: the point forecast (``"mean"``) or one of the
+        bundle's quantiles of green (``"p10"``: the plan holds if green comes in at its P10).
+        Bundles without quantiles (perfect forecasts, fallbacks) give the point forecast."""
+        if quantile == "mean":
+            return self.green_mw
+        frame = self.quantiles.get(f"green_mw_{quantile}")
+        return self.green_mw if frame is None else frame
+
     @property
     def sites(self) -> list[str]:
         return list(self.pv_mw.columns)

@@ -2,7 +2,9 @@
 
 See docs/forecast_errors.md."""
 
-FITTED = {
+from typing import Any
+
+FITTED: dict[str, Any] = {
  "wind": {
   "kind": "wind",
   "sigma": [

@@ -56,20 +56,42 @@ def _gather(values: np.ndarray, issues_pos: np.ndarray, horizon_h: int) -> np.nd
     return values[issues_pos[:, None] + np.arange(horizon_h)[None, :]]
 
 
-def conformal_offsets(residual: np.ndarray, window: int, quantiles: tuple[float, ...] = QUANTILES) -> dict[float, np.ndarray]:
-    """Rolling split-conformal quantiles of ``residual`` (n_issue, H, S; NaN = not counted), using
-    at issue ``i`` and lead index ``k`` only the residuals of issues ``i - window - k .. i - k - 1``
-    (their target hours ended before issue ``i``). Returns quantile -> (n_issue, H, S), NaN where
-    fewer than ``MIN_WINDOW_ERRORS`` residuals are known."""
+def conformal_offsets(residual: np.ndarray, window: int, quantiles: tuple[float, ...] = QUANTILES,
+                      lag_rows: np.ndarray | None = None) -> dict[float, np.ndarray]:
+    """Rolling split-conformal quantiles of ``residual`` (n_issue, H, S; NaN = not counted).
+
+    Rows are issues at a regular cadence (hourly unless ``lag_rows`` says otherwise). At issue
+    ``i`` and lead index ``k`` only residuals of rows ``i - window - lag .. i - lag - 1`` are used,
+    ``lag = lag_rows[k]`` (default ``k + 1``: hourly issues whose target hour ended before issue
+    ``i``). Returns quantile -> (n_issue, H, S), NaN where fewer than ``MIN_WINDOW_ERRORS``
+    residuals are known."""
     n_issue, horizon_h, n_site = residual.shape
+    lags = np.arange(1, horizon_h + 1) if lag_rows is None else np.asarray(lag_rows, int)
     out = {q: np.full(residual.shape, np.nan) for q in quantiles}
     for k in range(horizon_h):
-        frame = pd.DataFrame(residual[:, k, :])
-        rolling = frame.rolling(window, min_periods=MIN_WINDOW_ERRORS)
+        rolling = pd.DataFrame(residual[:, k, :]).rolling(window, min_periods=MIN_WINDOW_ERRORS)
         for q in quantiles:
-            known = rolling.quantile(q).shift(k + 1).to_numpy()  # issue i sees issues <= i - k - 1
-            out[q][:, k, :] = known
+            out[q][:, k, :] = rolling.quantile(q).shift(int(lags[k])).to_numpy()  # only what is known
     return out
+
+
+def pinball_and_coverage(actual: np.ndarray, quantile_values: dict[float, np.ndarray], counted: np.ndarray,
+                         normaliser: float = 1.0) -> pd.DataFrame:
+    """Per lead (columns of the (n_issue, H) arrays): P10-P90 coverage, mean pinball loss over
+    the quantiles (divided by ``normaliser``) and the number of pairs, on ``counted`` pairs with
+    all values finite."""
+    rows = {}
+    lows, highs = quantile_values[min(quantile_values)], quantile_values[max(quantile_values)]
+    for k in range(actual.shape[1]):
+        ok = counted[:, k] & np.isfinite(actual[:, k])
+        for values in quantile_values.values():
+            ok &= np.isfinite(values[:, k])
+        y = actual[ok, k]
+        loss = [np.mean(np.maximum(q * (y - v[ok, k]), (q - 1.0) * (y - v[ok, k]))) for q, v in quantile_values.items()]
+        inside = (y >= lows[ok, k]) & (y <= highs[ok, k])
+        rows[k + 1] = {"n": int(ok.sum()), "coverage_p10_p90": float(inside.mean()) if ok.any() else np.nan,
+                       "pinball": float(np.mean(loss)) / normaliser if ok.any() else np.nan}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("horizon_h")
 
 
 class ErrorProcessForecastProvider(PerfectForecastProvider):

@@ -2,10 +2,12 @@
 
 ``codispatch forecast-eval solar --measured FILE --capacity-mw X --json OUT [--curtailment-persistence]``
 ``codispatch forecast-eval wind --power FILE --farm N --nwp FILE --json OUT``
+``codispatch forecast-eval carbon --file ZONE.csv.gz --json OUT`` (the carbon blend, Electricity Maps layout)
 ``codispatch forecast-eval carbon-china --region R --grid-dir DIR --weather-dir DIR --json OUT``
 (the hourly AVERAGE intensity model of a regional grid, calibrated to its published factor)
 
-Prints MAE / RMSE / bias / skill vs persistence by horizon, writes the JSON and a plot next to it
+Prints MAE / RMSE / bias / skill vs persistence by horizon, and the coverage of the P10-P90 band
+and the pinball loss of conformal quantiles by horizon on held-out data, writes the JSON and a plot next to it
 (same name, ``.png``). The work is in :mod:`forecasts.evaluation`.
 """
 
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from forecasts.carbon_china import REGIONS, annual_mean_g_per_kwh, regional_intensity
 from forecasts.eval_plots import plot_china_intensity, plot_solar, plot_wind
-from forecasts.evaluation import evaluate_solar, evaluate_wind
+from forecasts.evaluation import evaluate_carbon, evaluate_solar, evaluate_wind, format_quantile_table
 from forecasts.scoring import format_table
 from control.safe_csv import write_csv
 
@@ -42,6 +44,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     wind.add_argument("--nwp", type=Path, required=True, help="windforecasts_wfN.csv(.gz) of that farm")
     wind.add_argument("--json", type=Path, required=True, help="output JSON (plot written next to it)")
     wind.set_defaults(func=run)
+    carbon = kinds.add_parser("carbon", help="Electricity Maps layout: the carbon blend and its quantiles, scored on "
+                                             "the second half of the file")
+    carbon.add_argument("--file", type=Path, required=True, help="<ZONE>_<year>_hourly.csv(.gz)")
+    carbon.add_argument("--json", type=Path, required=True, help="output JSON")
+    carbon.set_defaults(func=run)
     china = kinds.add_parser("carbon-china", help="hourly AVERAGE carbon intensity model of a Chinese regional grid")
     china.add_argument("--region", required=True, choices=sorted(REGIONS))
     china.add_argument("--grid-dir", type=Path, required=True, help="../shared/data/grid/china")
@@ -92,11 +99,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"flags {result['flag_counts']}")
         title = "blend forecast vs smart persistence (errors in pu of capacity)"
         plot = plot_solar
+    elif args.kind == "carbon":
+        result, frames = evaluate_carbon(args.file)
+        print(format_table(frames["table"], "carbon blend vs persistence (errors in g/kWh)"))
+        print(format_quantile_table(frames["quantiles"], "conformal P10/P50/P90, held-out: coverage and pinball [g/kWh]"))
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2, default=float), encoding="utf-8")
+        print(f"wrote {args.json}")
+        return 0
     else:
         result, frames = evaluate_wind(args.power, args.farm, args.nwp)
         title = f"farm {args.farm}: NWP model vs persistence (errors in pu of capacity)"
         plot = plot_wind
     print(format_table(frames["table"], title))
+    print(format_quantile_table(frames["quantiles"], "conformal P10/P50/P90, held-out: coverage and pinball [pu]"))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2, default=float), encoding="utf-8")
     figure = plot(result, frames, args.json.with_suffix(".png"))

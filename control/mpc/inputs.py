@@ -84,8 +84,11 @@ def build_inputs(
     limits: GridLimits,
     include_upcoming: bool = True,
     use_network: bool = True,
+    green_quantile: str = "mean",
 ) -> MpcInputs:
-    """Turn the state, the forecast and the grid limits into :class:`MpcInputs`."""
+    """Turn the state, the forecast and the grid limits into :class:`MpcInputs`; the green
+    supply is the forecast's ``green_quantile`` (``[mpc] green_quantile``, see
+    :meth:`ForecastBundle.planning_green_mw`)."""
     fleet = state.fleet
     jobs = state.jobs
     if include_upcoming and len(state.upcoming):
@@ -117,7 +120,7 @@ def build_inputs(
         gpu_count=state.gpus_at(forecast.index),
         throughput=fleet.throughput,
         gpu_facility_mw=fleet.gpu_facility_mw,
-        green_mw=forecast.green_mw[sites].to_numpy().T.copy(),
+        green_mw=forecast.planning_green_mw(green_quantile)[sites].to_numpy().T.copy(),
         ci_g_per_kwh=ci,
         import_limit_mw=(limits.import_limit_mw[sites].to_numpy().T.copy() if use_network
                          else np.full((len(sites), n_step), big)),

@@ -104,7 +104,8 @@ class MpcStep:
         """Plan from ``state`` over ``forecast.index``; None when no job is active or upcoming."""
         settings = self.settings
         started = time.perf_counter()
-        inputs = build_inputs(state, forecast, limits, use_network=self.use_network, include_upcoming=include_upcoming)
+        inputs = build_inputs(state, forecast, limits, use_network=self.use_network, include_upcoming=include_upcoming,
+                              green_quantile=settings.green_quantile)
         if inputs.n_job == 0:
             return None
         class_of_job = class_keys(inputs)

@@ -19,6 +19,11 @@ def test_wind_eval_writes_json_table_and_plot(shared_data, tmp_path, capsys) -> 
     assert out.with_suffix(".png").stat().st_size > 10_000
     printed = capsys.readouterr().out
     assert "MAE" in printed and "skill" in printed and printed.count("\n") > 48
+    # calibrated quantiles on the held-out half: P10-P90 covers 80 % +- 5 pp, per horizon too
+    q = result["quantiles"]
+    assert 0.75 <= q["coverage_p10_p90_mean"] <= 0.85
+    assert all(0.70 <= c <= 0.90 for c in q["coverage_p10_p90"].values())
+    assert "P10-P90 cover" in printed and "pinball" in printed
 
 
 def test_solar_eval_on_site1(shared_data, tmp_path) -> None:
@@ -37,6 +42,7 @@ def test_solar_eval_on_site1(shared_data, tmp_path) -> None:
     assert result["curtailment_persistence"] is False
     assert result["daily_energy_nmae"] == result["models"]["physical"]["daily_energy_nmae"]
     assert result["models"]["curtailment_persistence"]["daily_energy_nmae_unflagged"] <= 0.10
+    assert 0.75 <= result["quantiles"]["coverage_p10_p90_mean"] <= 0.85  # daylight hours of 2020
 
 
 def test_solar_eval_on_site2_with_curtailment_persistence(shared_data, tmp_path, capsys) -> None:
@@ -72,3 +78,15 @@ def test_carbon_china_eval_writes_average_model_and_plot(shared_data, tmp_path) 
     assert abs(result["annual_mean_g_per_kwh"] / result["published_g_per_kwh"] - 1) <= 0.01
     assert result["corr_ci_vs_wind_solar_share"] < -0.5
     assert out.with_suffix(".png").stat().st_size > 10_000 and out.with_suffix(".csv").is_file()
+
+
+def test_carbon_eval_blend_and_calibrated_quantiles(shared_data, tmp_path, capsys) -> None:
+    out = tmp_path / "be.json"
+    # BE was not among the zones the blend weights were fitted on
+    assert main(["forecast-eval", "carbon", "--file", str(shared_data / "carbon/electricitymaps/BE_2021_hourly.csv.gz"),
+                 "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert 0.75 <= result["quantiles"]["coverage_p10_p90_mean"] <= 0.85
+    assert result["skill_vs_persistence"]["24"] > 0.0
+    assert set(result["quantiles"]["pinball"]) == {str(h) for h in range(1, 49)}
+    assert "pinball" in capsys.readouterr().out

@@ -90,3 +90,63 @@ def test_forecasts_are_bounded_and_quantiles_ordered(parts) -> None:
     # errors are real errors: not the actual series, and larger a day ahead than an hour ahead
     error = (bundle.wind_mw - actual.wind_mw).abs()
     assert error.to_numpy().sum() > 0
+
+
+def test_mpc_plans_on_the_configured_green_quantile(parts, default_config) -> None:
+    """[mpc] green_quantile = p10 hands the LP the bundle's P10 of green; mean the point forecast;
+    a bundle without quantiles (perfect) gives the point forecast either way."""
+    from control.fleet import Fleet, FleetState
+    from control.mpc import build_inputs
+    from control.scenario import grid_from_settings
+
+    provider, _ = parts
+    settings = load_settings(default_config)
+    issue = provider._pv.index[24 * 9 + 3]
+    bundle = provider.forecast(issue, H)
+    fleet = Fleet.from_settings(settings)
+    jobs = pd.DataFrame(columns=["job_id", "release", "deadline", "work_gpu_h", "remaining_gpu_h", "gpus", "min_gpus",
+                                 "priority", "allowed_sites", "site", "checkpoint_gb"])
+    state = FleetState(now=issue, fleet=fleet, jobs=jobs, upcoming=jobs)
+    limits = grid_from_settings(settings, bundle.index).limits(bundle.index)
+    sites = fleet.names
+    p10 = build_inputs(state, bundle, limits, green_quantile="p10").green_mw
+    mean = build_inputs(state, bundle, limits, green_quantile="mean").green_mw
+    np.testing.assert_allclose(p10, bundle.quantiles["green_mw_p10"][sites].to_numpy().T)
+    np.testing.assert_allclose(mean, bundle.green_mw[sites].to_numpy().T)
+    assert (p10 <= mean + 1e-9).all() and (p10 < mean - 1e-3).any()
+    perfect = provider.actual(bundle.index)
+    np.testing.assert_allclose(perfect.planning_green_mw("p10"), perfect.green_mw)
+    assert settings.mpc.green_quantile == "p10"
+
+
+def test_share_of_perfect_forecast_cut_and_headline() -> None:
+    from control.commands.simulate import PERFECT_REFERENCE, _add_share_of_perfect_forecast_cut, headline
+
+    policies = {"agnostic": {"emissions_tco2": 100.0}, "mpc": {"emissions_tco2": 30.0},
+                PERFECT_REFERENCE: {"emissions_tco2": 20.0}}
+    _add_share_of_perfect_forecast_cut(policies)
+    assert policies["mpc"]["share_of_perfect_forecast_cut"] == pytest.approx(70.0 / 80.0)
+    line = headline({"days": 14, "forecast": "as_issued", "policies": policies})
+    assert line["share_of_perfect_forecast_cut"] == pytest.approx(0.875) and line["deadline_misses"] is None
+
+
+def test_conformal_quantiles_use_only_errors_whose_target_ended_before_the_issue() -> None:
+    from forecasts.synthetic import conformal_offsets
+
+    rng = np.random.default_rng(5)
+    residual = rng.standard_normal((400, 6, 2))
+    issue = 300
+    before = conformal_offsets(residual, window=100)
+    changed = residual.copy()
+    for k in range(6):  # lead index k of issue i' targets hour i' + k, known at i only if i' + k < i
+        changed[issue - k :, k, :] = 50.0
+    after = conformal_offsets(changed, window=100)
+    for q in before:
+        np.testing.assert_array_equal(before[q][: issue + 1], after[q][: issue + 1])
+    # and the last known error does count
+    changed[issue - 1, 0, :] = 1e3
+    assert not np.array_equal(conformal_offsets(changed, window=100)[0.9][issue], before[0.9][issue])
+    # 12-hourly issues: lead h is known ceil(h / 12) issues later
+    lag = np.ceil(np.arange(1, 7) * 5 / 12.0).astype(int)
+    later = conformal_offsets(residual, window=100, lag_rows=lag)
+    assert np.isnan(later[0.5][: 24 + lag[-1] - 1, -1]).all()
