@@ -22,10 +22,16 @@ from pathlib import Path
 from control import commands
 from control.commands.flags import parse_time_flag
 from control.errors import CodispatchError, CommandError
+from forecasts.errors import ForecastInputError
+from grid_models.errors import GridInputError
 
 __all__ = ["CommandError", "build_parser", "main", "parse_time_flag"]  # CommandError re-exported for older imports
 
 logger = logging.getLogger(__name__)
+
+USER_ERRORS: tuple[type[BaseException], ...] = (CodispatchError, ForecastInputError, GridInputError, FileNotFoundError)
+"""Errors printed as ``codispatch CMD: error: ...`` (exit 2): the project's own input and command
+errors, and a missing file. Anything else is a bug and keeps its traceback."""
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -105,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError, CodispatchError) as exc:
+    except USER_ERRORS as exc:
         # Input errors carry a message that names the value and the fix: show it, no traceback.
         print(f"codispatch {args.command}: error: {exc}", file=sys.stderr)
         return 2

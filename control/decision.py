@@ -4,6 +4,26 @@ return it; a domain type, so the pure MPC can build it without importing the pol
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class DecisionStatus(StrEnum):
+    """How a step was decided: the solver's outcome (the values of
+    :class:`control.mpc.solve.SolveStatus`), or how a decision was made without one."""
+
+    OPTIMAL = "optimal"
+    TIME_LIMIT = "time_limit"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    ERROR = "error"
+    NO_JOBS = "no_jobs"
+    """Nothing to plan."""
+    RULE = "rule"
+    """A rule-based policy (no solver)."""
+    LAST_PLAN = "last_plan"
+    """The solver chain failed; the last plan was carried on."""
+    DEADLINE_SAFE = "deadline_safe"
+    """The solver chain failed and there was no last plan: deadline-critical jobs only."""
 
 
 @dataclass(frozen=True)
@@ -15,7 +35,10 @@ class StepDecision:
     allocation
         ``job_id -> (site, gpus)`` for the jobs that run in this step (whole GPUs, one site each).
     status
-        Solver status name, or ``"rule"`` for rule-based policies.
+        The solver's outcome, or how the step was decided without one (:class:`DecisionStatus`).
+    solver_failed
+        The solver returned no plan (so only deadline-critical jobs were placed); the runtime's
+        solver fallback chain takes over.
     build_s, solve_s
         Time to build and to solve the model [s].
     flags
@@ -27,7 +50,7 @@ class StepDecision:
     """
 
     allocation: dict[str, tuple[str, int]]
-    status: str = "rule"
+    status: DecisionStatus = DecisionStatus.RULE
     build_s: float = 0.0
     solve_s: float = 0.0
     objective: float = float("nan")
@@ -35,3 +58,4 @@ class StepDecision:
     plan: object | None = field(default=None, repr=False)
     iterations: int = 0
     warm_started: bool = False
+    solver_failed: bool = False

@@ -42,6 +42,11 @@ class Fleet:
         out[moving, from_site[moving]] = 0.0
         return out
 
+    def move_h(self, from_site: str, to_site: str, checkpoint_gb: float) -> float:
+        """Hours to move one checkpoint between two sites by name (see :meth:`transfer_h`)."""
+        hours = self.transfer_h(np.array([checkpoint_gb], dtype=float), np.array([self.names.index(from_site)]))
+        return float(hours[0, self.names.index(to_site)])
+
     @property
     def gpu_facility_mw(self) -> np.ndarray:
         """Facility power of one busy GPU (IT x PUE) [MW]."""

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from control.errors import InputError
+
 if TYPE_CHECKING:
     from control.settings import Settings
 
@@ -46,7 +48,7 @@ _JOB_FILE_HINT = ("derive a job file for your own fleet with "
                   "or set [jobs] file to a CSV whose home_site values are your sites")
 
 
-class JobFileError(ValueError):
+class JobFileError(InputError):
     """The job table has a missing column or an invalid value."""
 
 

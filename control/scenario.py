@@ -13,6 +13,7 @@ from typing import Literal, overload
 import numpy as np
 import pandas as pd
 
+from control.errors import InputError
 from control.fleet import Fleet
 from control.jobs import read_jobs, site_gpus
 from control.settings import Settings
@@ -159,7 +160,7 @@ def grid_from_settings(settings: Settings, index: pd.DatetimeIndex) -> Composite
     for spec, facility_mw in zip(specs, fleet.gpu_facility_mw * fleet.gpu_count, strict=True):
         check_connection_capacity(spec, facility_mw)
     background = None
-    demand = read_demand(grid.china_data / "Hourly_demand_of_31_province_China_modified_V2.1.csv.gz") if grid.china_data else None
+    demand = read_demand(grid.china_data) if grid.china_data else None
     if grid.background_profile == "province_demand":
         assert demand is not None  # GridSettings requires china_data for this profile
         hours = hour_of_year(index)
@@ -224,7 +225,7 @@ def jobs_in_run(jobs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, sour
 def load_scenario(settings: Settings, days: int) -> Scenario:
     """Everything needed to simulate ``days`` days from the scenario start."""
     if days < 1:
-        raise ValueError(f"days={days}; simulate at least 1 day")
+        raise InputError(f"days={days}; simulate at least 1 day")
     start = pd.Timestamp(settings.scenario.start).tz_convert("UTC")
     index = pd.date_range(start, periods=days * 24, freq="h")
     series_index = pd.date_range(start, periods=days * 24 + settings.mpc.horizon_h, freq="h")

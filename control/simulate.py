@@ -19,11 +19,19 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from control.accounting.booking import (
+    arrival_wait_h,
+    green_first,
+    hour_it_energy_mwh,
+    hour_progress,
+    location_emissions_t,
+)
 from control.fleet import FleetState
 from control.policies import Policy, make_policy
 from control.policies.base import StepDecision
 from control.scenario import Scenario
 from forecasts.bundle import rows_on, site_values
+from grid_models.limits import CheckMethod, Derating
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +78,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
     needs_forecast = getattr(policy, "needs_forecast", True)
     grid_aware = getattr(policy, "grid_aware", False)
     release_ns = pd.DatetimeIndex(jobs["release"]).asi8
+    derating = Derating()  # limits this run tightened after AC overloads: the run's state, not the scenario's
     actual_hours = _ActualHours(scenario)
     upcoming, n_released = None, -1
     for hour_number, now in enumerate(steps):
@@ -86,7 +95,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
         forecast = scenario.provider.forecast(now, horizon_h) if needs_forecast else None
         decide_s = build_s = solve_s = 0.0
         for attempt in range(grid_settings.max_resolves + 1):
-            limits = scenario.grid.limits(forecast.index, forecast.green_mw) if forecast is not None else None
+            limits = scenario.grid.limits(forecast.index, forecast.green_mw, derating) if forecast is not None else None
             started = time.perf_counter()
             decision = policy.decide(state, forecast, limits)  # type: ignore[arg-type]  # None only if needs_forecast is False
             decide_s += time.perf_counter() - started
@@ -100,8 +109,8 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
                 break
             if attempt < grid_settings.max_resolves:
                 logger.info("step %s: AC check found %s over limit; tightening and re-solving", now, ac.overloaded)
-                scenario.grid.tighten(list(ac.overloaded), grid_settings.tighten_factor)
-                actual_hours.limits_changed()
+                derating = scenario.grid.tightened(derating, list(ac.overloaded), grid_settings.tighten_factor)
+                actual_hours.limits_changed(derating)
         for job_id, (site, gpus) in decision.allocation.items():
             s = site_pos[site]
             done, it_mwh, transfer_left, migrated = hour.jobs[job_id]
@@ -125,6 +134,7 @@ def run_policy(scenario: Scenario, policy: Policy, progress: bool = False, ac_ch
             "ac_violation_mw": ac.violation_mw if ac else 0.0,
             "overloaded": ";".join(ac.overloaded) if ac else "",
             "ac_note": ac.message if ac else "",
+            "ac_method": str(ac.method) if ac else "",
         })
     dispatch = pd.DataFrame(
         dispatch_rows,
@@ -178,7 +188,8 @@ class HourExecution:
 
 
 def execute_hour(decision: StepDecision, jobs: pd.DataFrame, fleet, site_pos: dict[str, int]) -> HourExecution:
-    """Work and energy of each allocated job in the hour.
+    """Work and energy of each allocated job in the hour, by the booking rules of
+    :mod:`control.accounting.booking`.
 
     A job that last ran at another site migrates: its checkpoint (``checkpoint_gb``) crosses the
     WAN first, and while it does the gang holds its GPUs idle (idle power, no work). A transfer
@@ -187,23 +198,23 @@ def execute_hour(decision: StepDecision, jobs: pd.DataFrame, fleet, site_pos: di
     that finishes early stops drawing power).
     """
     site_it_mw = np.zeros(len(fleet.names))
-    out: dict[str, tuple[float, float, float, bool]] = {}
-    for job_id, (site, gpus) in decision.allocation.items():
-        s = site_pos[site]
-        previous = jobs.at[job_id, "site"]
-        migrated = bool(previous) and previous != site
-        if migrated:
-            transfer = fleet.transfer_h(np.array([jobs.at[job_id, "checkpoint_gb"]]), np.array([site_pos[previous]]))
-            waiting_h = float(transfer[0, s])
-        else:
-            waiting_h = float(jobs.at[job_id, "transfer_left_h"])
-        idle_h = min(waiting_h, 1.0)
-        k = fleet.throughput[s]
-        done = min(jobs.at[job_id, "remaining_gpu_h"], gpus * k * (1.0 - idle_h))
-        idle_mw = fleet.gpu_idle_it_mw[s] if fleet.gpu_idle_it_mw is not None else 0.0
-        it_mwh = done / k * fleet.gpu_it_mw[s] + gpus * idle_h * idle_mw
-        site_it_mw[s] += it_mwh
-        out[job_id] = (done, it_mwh, waiting_h - idle_h, migrated)
+    ids = list(decision.allocation)
+    if not ids:
+        return HourExecution(site_it_mw, {})
+    sites = np.array([site_pos[decision.allocation[j][0]] for j in ids])
+    gpus = np.array([decision.allocation[j][1] for j in ids], dtype=float)
+    rows = jobs.loc[ids]
+    previous = rows["site"].to_numpy()
+    before = np.array([site_pos.get(p, -1) if p else -1 for p in previous])
+    migrated = (before >= 0) & (before != sites)
+    move_h = fleet.transfer_h(rows["checkpoint_gb"].to_numpy(dtype=float), np.where(migrated, before, -1))
+    waiting_h = arrival_wait_h(migrated, move_h[np.arange(len(ids)), sites], rows["transfer_left_h"].to_numpy(dtype=float))
+    k = fleet.throughput[sites]
+    done, idle_h, left_h = hour_progress(rows["remaining_gpu_h"].to_numpy(dtype=float), gpus, k, waiting_h)
+    idle_mw = fleet.gpu_idle_it_mw[sites] if fleet.gpu_idle_it_mw is not None else 0.0
+    it_mwh = hour_it_energy_mwh(done, gpus, idle_h, k, fleet.gpu_it_mw[sites], idle_mw)
+    np.add.at(site_it_mw, sites, it_mwh)
+    out = {job_id: (float(done[i]), float(it_mwh[i]), float(left_h[i]), bool(migrated[i])) for i, job_id in enumerate(ids)}
     return HourExecution(site_it_mw, out)
 
 
@@ -237,9 +248,9 @@ class _ActualHours:
         self._actual = actual
         self.limits_changed()
 
-    def limits_changed(self) -> None:
+    def limits_changed(self, derating: Derating | None = None) -> None:
         names = self.scenario.fleet.names
-        limits = self.scenario.grid.limits(self._actual.index, self._actual.green_mw)
+        limits = self.scenario.grid.limits(self._actual.index, self._actual.green_mw, derating)
         self.import_limit = site_values(limits.import_limit_mw, names)
         self.export_limit = site_values(limits.export_limit_mw, names)
 
@@ -253,8 +264,7 @@ def _settle_arrays(fleet, it_mw: np.ndarray, green: np.ndarray, import_limit: np
     """Energy balance of each site for one hour on actual supply (green first, then grid); one
     array per ``site_hour`` column (the frame is built once at the end of the run)."""
     load = it_mw * fleet.pue  # MW over one hour = MWh
-    green_used = np.minimum(load, green)
-    grid = load - green_used
+    green_used, grid = green_first(load, green)
     curtailable = np.maximum(green - export_limit, 0.0)
     export = np.minimum(green - green_used, export_limit)
     return {
@@ -269,7 +279,7 @@ def _settle_arrays(fleet, it_mw: np.ndarray, green: np.ndarray, import_limit: np
         "import_limit_mw": import_limit,
         "grid_violation_mw": np.maximum(grid - import_limit, 0.0),
         "ci_g_per_kwh": ci,
-        "emissions_t": grid * ci / 1000.0,
+        "emissions_t": location_emissions_t(grid, ci),
         "tariff_per_mwh": tariff,
         "cost": grid * tariff,
     }
@@ -314,7 +324,7 @@ def summarise(name: str, dispatch: pd.DataFrame, site_hour: pd.DataFrame, steps:
         "max_voltage_pu": _finite_max(steps, "max_voltage_pu"),
         "ac_resolves": int(steps["resolves"].sum()) if "resolves" in steps else 0,
         "ac_failures": int((steps["ac_converged"] == False).sum()) if "ac_converged" in steps else 0,  # noqa: E712
-        "dc_fallback_steps": int(steps["ac_note"].str.startswith("DC check").sum()) if "ac_note" in steps else 0,
+        "dc_fallback_steps": int((steps["ac_method"] == CheckMethod.DC).sum()) if "ac_method" in steps else 0,
         "curtailed_mwh": float(site_hour["curtailed_mw"].sum()),
         "curtailment_absorbed_mwh": float(site_hour["curtailment_absorbed_mw"].sum()),
         "solve_s_mean": float(solve.mean()),

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from control.errors import InputError
+
 ALIBABA_PODS = Path("jobs/alibaba_gpu_v2023/openb_pod_list_default.csv.gz")
 PHILLY_RUNTIMES = Path("jobs/philly/philly_runtime.csv.gz")
 
@@ -62,7 +64,7 @@ def derive_jobs(
     else:
         dense = gpu_pods[offset_s >= 0]
         if sample > len(dense):
-            raise ValueError(f"sample={sample} exceeds the {len(dense)} GPU pods from trace day {trace_day} on")
+            raise InputError(f"sample={sample} exceeds the {len(dense)} GPU pods from trace day {trace_day} on")
         gpu_pods = dense.loc[np.sort(rng.choice(dense.index.to_numpy(), size=sample, replace=False))].copy()
         gpu_pods = gpu_pods.sort_values("creation_time")
         day = np.floor(np.arange(sample) * days / sample)
@@ -80,13 +82,13 @@ def derive_jobs(
     east = [s for s in sites if s.get("tier") == "east"]
     west = [s for s in sites if s.get("tier") != "east"]
     if east_share > 0 and not east:
-        raise ValueError(
+        raise InputError(
             f"east_share={east_share} sends jobs to sites with tier = \"east\", but no site has it "
             f"(sites: {[s.get('name') for s in sites]}); set tier = \"east\" on your load-centre sites, "
             "or pass --east-share 0 to give every job a home among all sites"
         )
     if east_share < 1 and not west:
-        raise ValueError(
+        raise InputError(
             f"east_share={east_share} leaves {1 - east_share:.0%} of jobs for sites not tiered \"east\", but every "
             "site is; pass --east-share 1, or tier some sites differently"
         )

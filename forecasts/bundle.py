@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from forecasts.errors import ForecastInputError
+
 
 def rows_on(frame: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
     """``frame.loc[index]``, as a positional slice when ``index`` is a run of consecutive rows of
@@ -35,7 +37,7 @@ def site_values(frame: pd.DataFrame, sites: list[str]) -> np.ndarray:
     return frame[sites].to_numpy(dtype=float)
 
 
-class LookAheadError(ValueError):
+class LookAheadError(ForecastInputError):
     """A forecast was asked for data that was not yet observed at its issue time."""
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecasts.errors import ForecastInputError
 from forecasts.quality import DataQualityError
 from forecasts.readable import names_file
 from forecasts.solar import PvPlant, pv_power_mw
@@ -98,18 +99,22 @@ def read_capacities(china_dir: Path) -> pd.DataFrame:
     return out
 
 
+DEMAND_FILE = "Hourly_demand_of_31_province_China_modified_V2.1.csv.gz"
+
+
 @names_file
 def read_demand(china_dir: Path) -> pd.DataFrame:
-    """Hourly provincial demand [MW], UTC interval starts (rows are local hours of 2018)."""
-    path = china_dir / "Hourly_demand_of_31_province_China_modified_V2.1.csv.gz"
+    """Hourly provincial demand [MW], UTC interval starts (rows are local hours of 2018), columns
+    the file's province codes. The one reader of this file (the grid model renames its columns)."""
+    path = Path(china_dir) / DEMAND_FILE
     raw = pd.read_csv(path, encoding="utf-8-sig")
     if len(raw) != 8760:
         raise DataQualityError(f"{path}: {len(raw)} rows; expected 8760 hours")
     frame = raw.drop(columns=[raw.columns[0]]).astype(float)
     local = pd.date_range(f"{DEMAND_YEAR}-01-01", periods=8760, freq="h")
     frame.index = (local - pd.Timedelta(hours=DEMAND_UTC_OFFSET_H)).tz_localize("UTC")
-    if (frame <= 0).any().any():
-        raise DataQualityError(f"{path}: non-positive demand values; demand must be > 0 MW")
+    if frame.isna().any().any() or (frame <= 0).any().any():
+        raise DataQualityError(f"{path}: missing or non-positive demand values; demand must be > 0 MW every hour")
     return frame
 
 
@@ -127,7 +132,7 @@ class RegionalIntensity:
 def regional_intensity(region: str, china_dir: Path, weather_dir: Path) -> RegionalIntensity:
     """Build and calibrate the hourly AVERAGE intensity model of ``region`` (see module docstring)."""
     if region not in REGIONS:
-        raise ValueError(f"region {region!r}; allowed {sorted(REGIONS)}")
+        raise ForecastInputError(f"region {region!r}; allowed {sorted(REGIONS)}")
     demand, caps = read_demand(china_dir), read_capacities(china_dir)
     index = demand.index
     wind = pd.Series(0.0, index=index)

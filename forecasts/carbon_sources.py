@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecasts.errors import ForecastInputError
 from forecasts.carbon_china import annual_mean_g_per_kwh, regional_intensity
 from forecasts.carbon_electricitymaps import read_electricitymaps
 
@@ -49,7 +50,7 @@ def on_index(series: pd.Series, index: pd.DatetimeIndex, utc_offset_h: float) ->
     values = table.reindex(keys(index))
     if values.isna().any():
         first = index[np.asarray(values.isna())][0]
-        raise ValueError(f"the source year has no value for the local hour of {first}; it must cover a whole year")
+        raise ForecastInputError(f"the source year has no value for the local hour of {first}; it must cover a whole year")
     return pd.Series(values.to_numpy(), index=index)
 
 

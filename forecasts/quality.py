@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from forecasts.errors import ForecastInputError
+
 logger = logging.getLogger(__name__)
 
 KW_FACTOR_THRESHOLD = 20.0
@@ -44,7 +46,7 @@ NEGATIVE_TOLERANCE = 0.02
 """Negative power down to this fraction of capacity is clipped to zero."""
 
 
-class DataQualityError(ValueError):
+class DataQualityError(ForecastInputError):
     """An input file has a defect that no documented rule repairs."""
 
 

@@ -39,6 +39,7 @@ import pandas as pd
 import pvlib
 
 from forecasts.readable import names_file
+from forecasts.errors import ForecastInputError
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ MAX_REPAIRED_SHARE = 0.01
 SOLAR_CONSTANT_W_PER_M2 = 1361.0
 
 
-class WeatherFileError(ValueError):
+class WeatherFileError(ForecastInputError):
     """A weather file is missing, unreadable or has implausible values."""
 
 

@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from windpowerlib import WindTurbine
 from windpowerlib.power_output import power_curve
+from windpowerlib.tools import WindpowerlibUserWarning
 from windpowerlib.wind_speed import logarithmic_profile
+
+from forecasts.errors import ForecastInputError
 
 logger = logging.getLogger(__name__)
 
 
-class TurbineNotFoundError(KeyError):
+class TurbineNotFoundError(ForecastInputError, KeyError):
     """The turbine type is not in windpowerlib's bundled library."""
 
 
@@ -46,14 +50,18 @@ class WindFarm:
 def turbine_curve(turbine_type: str, hub_height_m: float) -> tuple[float, pd.DataFrame]:
     """Nominal power [W] and power curve (``wind_speed`` [m/s], ``value`` [W]) of a library turbine."""
     try:
-        turbine = WindTurbine(turbine_type=turbine_type, hub_height=hub_height_m)
+        with warnings.catch_warnings():  # windpowerlib warns of an unknown type; the error below names it
+            warnings.simplefilter("ignore", WindpowerlibUserWarning)
+            turbine = WindTurbine(turbine_type=turbine_type, hub_height=hub_height_m)
     except (KeyError, ValueError) as exc:
         raise TurbineNotFoundError(
             f"turbine type {turbine_type!r} is not in windpowerlib's turbine library; "
             "see windpowerlib.get_turbine_types() for the names (e.g. 'E-126/4200', 'V126/3300')"
         ) from exc
     if turbine.power_curve is None or turbine.nominal_power is None:
-        raise TurbineNotFoundError(f"turbine type {turbine_type!r} has no power curve in the library")
+        raise TurbineNotFoundError(
+            f"turbine type {turbine_type!r} is not in windpowerlib's turbine library with a power curve; "
+            "see windpowerlib.get_turbine_types() for the names (e.g. 'E-126/4200', 'V126/3300')")
     return float(turbine.nominal_power), turbine.power_curve.copy()
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from forecasts.errors import ForecastInputError
 from forecasts.wind import hub_wind_speed_m_per_s, turbine_curve
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def fit_wind_model(rows: pd.DataFrame) -> WindModel:
     """Fit on ``layout`` rows of the fit period (rows without actual power are skipped)."""
     fit = rows.dropna(subset=["actual", "wind_speed_10m_m_per_s"])
     if len(fit) < 1000:
-        raise ValueError(f"only {len(fit)} forecast rows with observed power in the fit period; need >= 1000")
+        raise ForecastInputError(f"only {len(fit)} forecast rows with observed power in the fit period; need >= 1000")
     ws, wd, y = fit["wind_speed_10m_m_per_s"].to_numpy(), fit["wind_dir_10m_deg"].to_numpy(), fit["actual"].to_numpy()
     best = (np.inf, 1.0, 1.0)
     for alpha in np.arange(0.6, 2.01, 0.05):

@@ -36,6 +36,10 @@ import numpy as np
 import pandas as pd
 import pandapower as pp
 
+from forecasts.carbon_china import DEMAND_FILE
+from forecasts.carbon_china import read_demand as read_province_demand
+from grid_models.errors import GridInputError
+
 logger = logging.getLogger(__name__)
 
 CAPITALS = {
@@ -71,7 +75,7 @@ VN_KV = 500.0
 SLACK = "Hubei"
 
 
-class ChinaDataError(ValueError):
+class ChinaDataError(GridInputError):
     """The China grid data files are missing or do not have the expected layout."""
 
 
@@ -119,17 +123,14 @@ def read_corridors(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_demand(path: Path) -> pd.DataFrame:
-    """Hourly provincial demand [MW], columns renamed to province names, 8760 rows."""
-    frame = pd.read_csv(path, encoding="utf-8-sig")
-    frame = frame.drop(columns=[c for c in frame.columns if c.strip().lower().startswith("time")])
+def read_demand(folder: Path) -> pd.DataFrame:
+    """Hourly provincial demand [MW] of the PyPSA-China folder, columns renamed to province names,
+    8760 rows (read by :func:`forecasts.carbon_china.read_demand`, the one reader of the file)."""
+    frame = read_province_demand(Path(folder))
     missing = sorted(set(DEMAND_CODES) - set(frame.columns))
     if missing:
-        raise ChinaDataError(f"{path}: missing province columns {missing}")
-    frame = frame[list(DEMAND_CODES)].rename(columns=DEMAND_CODES)
-    if len(frame) != 8760 or frame.isna().any().any() or (frame < 0).any().any():
-        raise ChinaDataError(f"{path}: expected 8760 complete, non-negative hourly rows, got {len(frame)}")
-    return frame
+        raise ChinaDataError(f"{Path(folder) / DEMAND_FILE}: missing province columns {missing}")
+    return frame[list(DEMAND_CODES)].rename(columns=DEMAND_CODES)
 
 
 def read_capacity_mw(folder: Path) -> pd.Series:
@@ -150,7 +151,7 @@ def build_china_grid(folder: str | Path, planned: bool = False) -> ChinaGrid:
     """Build the 31-province network from the PyPSA-China data folder."""
     folder = Path(folder)
     corridors = read_corridors(folder / ("edges_current_FCG.csv.gz" if planned else "edges_current.csv.gz"))
-    demand = read_demand(folder / "Hourly_demand_of_31_province_China_modified_V2.1.csv.gz")
+    demand = read_demand(folder)
     capacity = read_capacity_mw(folder)
     net = pp.create_empty_network(name="china-31-province")
     bus_of = {}

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from grid_models.connection import SiteConnectionGrid
-from grid_models.limits import AcCheck, GridLimits
+from grid_models.limits import AcCheck, Derating, GridLimits
 from grid_models.network import NetworkGrid
 
 
@@ -28,8 +28,10 @@ class CompositeGrid:
             if missing:
                 raise ValueError(f"sites {missing} have no bus in the network; add them to [grid.site_buses]")
 
-    def limits(self, index: pd.DatetimeIndex, green_mw: pd.DataFrame | None = None) -> GridLimits:
-        limits = self.connections.limits(index, green_mw)
+    def limits(self, index: pd.DatetimeIndex, green_mw: pd.DataFrame | None = None,
+               derating: Derating | None = None) -> GridLimits:
+        """Linear limits over ``index``; ``derating``: what the run tightened so far (None = as rated)."""
+        limits = self.connections.limits(index, green_mw, derating)
         if self.network is None:
             return limits
         net = self.network
@@ -38,14 +40,15 @@ class CompositeGrid:
             limits,
             ptdf=ptdf,
             branch_names=list(net.ptdf.branch_names),
-            branch_limit_mw=net.linear_limits_mw(),
+            branch_limit_mw=net.linear_limits_mw(derating),
             base_flow_mw=pd.DataFrame(net.base_flows_mw(index), index=index, columns=net.ptdf.branch_names),
         )
 
-    def tighten(self, element_names: list[str], factor: float = 0.95) -> None:
-        self.connections.tighten(element_names, factor)
-        if self.network is not None:
-            self.network.tighten(element_names, factor)
+    def tightened(self, derating: Derating, element_names: list[str], factor: float = 0.95) -> Derating:
+        """``derating`` with the overloaded connections and branches lowered by ``factor`` (pure:
+        the grid is not changed; the run keeps the result)."""
+        branches = self.network.overloaded_branches(element_names) if self.network is not None else []
+        return derating.tightened(self.connections.overloaded_sites(element_names), branches, factor)
 
     def ac_check(
         self, time: pd.Timestamp, load_mw: pd.Series, green_mw: pd.Series,
@@ -69,6 +72,7 @@ class CompositeGrid:
             violation_mw=local.violation_mw + meshed.violation_mw,
             overloaded=local.overloaded + meshed.overloaded,
             message=meshed.message,
+            method=meshed.method,
         )
 
 

@@ -24,7 +24,8 @@ import pandas as pd
 import pandapower as pp
 
 from forecasts.bundle import rows_on
-from grid_models.limits import AcCheck, GridLimits
+from grid_models.errors import GridInputError
+from grid_models.limits import AcCheck, Derating, GridLimits
 from grid_models.newton import NewtonFlow
 from grid_models.ptdf import run_ac
 
@@ -36,7 +37,7 @@ LINE_R_OHM_PER_KM, LINE_X_OHM_PER_KM, LINE_C_NF_PER_KM = 0.12, 0.39, 9.5
 TRAFO_VK_PERCENT, TRAFO_VKR_PERCENT = 12.0, 0.4
 
 
-class ConnectionCapacityError(ValueError):
+class ConnectionCapacityError(GridInputError):
     """A site's connection cannot carry what the site needs."""
 
 
@@ -115,8 +116,6 @@ class SiteConnectionGrid:
         self.linear_margin = linear_margin
         self.max_loading_pct = max_loading_pct
         self.vm_min_pu, self.vm_max_pu = vm_min_pu, vm_max_pu
-        self.derating = {s: 1.0 for s in self.sites}
-        """Per-site factor <= 1 on the linear import limit, lowered when an AC check found overloads."""
         self._net = pp.create_empty_network(name="site-connections")
         self._unwritten: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         """(load, background, green) of the last check when only the numpy flow saw them."""
@@ -187,24 +186,29 @@ class SiteConnectionGrid:
         except KeyError as exc:
             raise KeyError(f"background load: {exc.args[0]}") from None
 
-    def limits(self, index: pd.DatetimeIndex, green_mw: pd.DataFrame | None = None) -> GridLimits:
+    def limits(self, index: pd.DatetimeIndex, green_mw: pd.DataFrame | None = None,
+               derating: Derating | None = None) -> GridLimits:
+        """Linear limits over ``index``; ``derating``: the run's tightened import limits (None = as rated)."""
         background = self._background(index).to_numpy(dtype=float)  # (hour, site)
         pairs = [rated_limits_mw(self.specs[s], background[:, k]) for k, s in enumerate(self.sites)]
-        derating = np.array([self.derating[s] for s in self.sites])
+        derating = derating or Derating()
+        factors = np.array([derating.site(s) for s in self.sites])
         return GridLimits(
             index=index,
-            import_limit_mw=pd.DataFrame(np.column_stack([i for i, _ in pairs]) * (self.linear_margin * derating),
+            import_limit_mw=pd.DataFrame(np.column_stack([i for i, _ in pairs]) * (self.linear_margin * factors),
                                          index=index, columns=self.sites),
             export_limit_mw=pd.DataFrame(np.column_stack([e for _, e in pairs]) * self.linear_margin,
                                          index=index, columns=self.sites),
         )
 
-    def tighten(self, element_names: list[str], factor: float = 0.95) -> None:
-        """Lower the linear import limit of sites whose connection the AC check found overloaded."""
+    def overloaded_sites(self, element_names: list[str]) -> list[str]:
+        """The sites whose connection (transformer or line) is among the overloaded elements."""
+        sites = []
         for name in element_names:
             site = name.split(":", 2)[1] if name.startswith(("trafo:", "line:")) else name.split(":")[0]
-            if site in self.derating:
-                self.derating[site] *= factor
+            if site in self.specs:
+                sites.append(site)
+        return sites
 
     def ac_check(self, time: pd.Timestamp, load_mw: pd.Series | np.ndarray, green_mw: pd.Series | np.ndarray) -> AcCheck:
         """AC power flow of all connections with the committed load and the green power injected

@@ -16,14 +16,15 @@ import numpy as np
 import pandas as pd
 import pandapower as pp
 import pandapower.topology as top
+from grid_models.errors import GridInputError
 
-from grid_models.limits import AcCheck
+from grid_models.limits import AcCheck, CheckMethod, Derating
 from grid_models.ptdf import AcFlow, PowerFlowError, bus_injections_mw, network_ptdf, run_ac
 
 logger = logging.getLogger(__name__)
 
 
-class NetworkError(ValueError):
+class NetworkError(GridInputError):
     """The network file or the site-to-bus map is unusable; the message says why and how to fix it."""
 
 
@@ -110,8 +111,6 @@ class NetworkGrid:
         self._base_injections = base_injections
         self.ptdf = network_ptdf(net)
         self.static_injection = bus_injections_mw(net)
-        self.derating = np.ones(len(self.ptdf.branch_names))
-        """Per-branch factor <= 1 applied to the linear limits after AC checks found violations."""
         self._dc_loads = {
             s: int(pp.create_load(net, b, p_mw=0.0, q_mvar=0.0, name=f"datacentre:{s}")) for s, b in site_buses.items()
         }
@@ -132,14 +131,16 @@ class NetworkGrid:
             inj = self._base_injections(index)
         return inj @ self.ptdf.ptdf.T
 
-    def linear_limits_mw(self) -> np.ndarray:
-        return self.ptdf.branch_rating_mw * self.max_loading_pct / 100.0 * self.derating
+    def linear_limits_mw(self, derating: Derating | None = None) -> np.ndarray:
+        """Linear flow limit of each branch [MW]; ``derating``: the run's tightened branches."""
+        derating = derating or Derating()
+        factors = np.array([derating.branch(name) for name in self.ptdf.branch_names])
+        return self.ptdf.branch_rating_mw * self.max_loading_pct / 100.0 * factors
 
-    def tighten(self, branch_names: list[str], factor: float = 0.95) -> None:
-        """Lower the linear limit of branches the AC check found overloaded (kept for the run)."""
-        for name in branch_names:
-            if name in self.ptdf.branch_names:
-                self.derating[self.ptdf.branch_names.index(name)] *= factor
+    def overloaded_branches(self, branch_names: list[str]) -> list[str]:
+        """The names among ``branch_names`` that are branches of this network."""
+        known = set(self.ptdf.branch_names)
+        return [name for name in branch_names if name in known]
 
     def _set_base_case(self, time: pd.Timestamp) -> None:
         if self._base_injections is None:
@@ -196,7 +197,8 @@ class NetworkGrid:
         over = excess > 1e-6
         loading_pct = np.abs(flows) / np.maximum(self.ptdf.branch_rating_mw, 1e-9) * 100.0
         return AcCheck(True, float(loading_pct.max()), 1.0, 1.0, float(excess.sum()),
-                       tuple(np.asarray(self.ptdf.branch_names)[over]), "DC check (AC power flow did not converge)")
+                       tuple(np.asarray(self.ptdf.branch_names)[over]), "DC check (AC power flow did not converge)",
+                       CheckMethod.DC)
 
     def _run(self, time: pd.Timestamp, draw_mw: pd.Series, export_mw: pd.Series) -> AcCheck:
         for site in self.sites:

@@ -13,11 +13,12 @@ import logging
 import pandas as pd
 
 from control.accounting.ledger import Ledger
+from control.errors import InputError
 
 logger = logging.getLogger(__name__)
 
 
-class CounterfactualMismatchError(ValueError):
+class CounterfactualMismatchError(InputError):
     """Actual and counterfactual ledgers were built with different factor sets."""
 
 

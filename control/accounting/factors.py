@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from control.errors import InputError
 
 from control.settings import Settings
 from forecasts.carbon_electricitymaps import read_electricitymaps
@@ -44,7 +45,7 @@ GASES = ("CO2", "CO2e")
 MAX_FACTOR_T_PER_MWH = 2.0
 
 
-class FactorSetError(ValueError):
+class FactorSetError(InputError):
     """A factor-set file is missing, malformed, or does not cover the scenario's regions or hours."""
 
 

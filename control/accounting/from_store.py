@@ -14,12 +14,15 @@ in and named in :attr:`StoreRun.flags` (see docs/accounting.md, "The store").
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from control.accounting.booking import arrival_wait_h, green_first, hour_progress, location_emissions_t
 from control.accounting.period import ReportInputError, within
+from control.fleet import Fleet
 from control.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -40,7 +43,7 @@ class StoreRows:
     ticks: pd.DataFrame
     """``ticks`` of the period, ``tick_time`` as UTC."""
     jobs: pd.DataFrame
-    """``jobs``: ``job_id, work_gpu_h, remaining_gpu_h`` (and ``state``, ``deadline_status``,
+    """``jobs``: ``job_id, work_gpu_h, remaining_gpu_h``, ``checkpoint_gb`` (0 when absent; and ``state``, ``deadline_status``,
     ``note`` when the store has them: the report lists jobs that need the operator)."""
     unsettled_plans: pd.DataFrame
     """Plan rows of done ticks not settled yet: progress recorded, ledger not booked."""
@@ -81,7 +84,7 @@ def frames_from_store(settings: Settings, rows: StoreRows) -> StoreRun:
     regions = {s.name: s.region for s in settings.sites}
     throughput = {s.name: settings.gpu_models[s.gpu_model].throughput for s in settings.sites}
     _check_sites(rows, regions)
-    history = _job_hours(rows.ledger, rows.jobs, throughput)
+    history = _job_hours(rows.ledger, rows.jobs, throughput, Fleet.from_settings(settings).move_h)
     booked = within(history, rows.first, rows.last)
     done = rows.ticks[rows.ticks["status"] == "done"]
     dispatch = booked[["time", "job_id", "site", "gpus", "work_gpu_h", "it_energy_mwh", "facility_energy_mwh",
@@ -107,16 +110,32 @@ def _check_sites(rows: StoreRows, regions: dict[str, str]) -> None:
                                f"this config ({len(moved)} site(s) differ); report with the config the daemon ran")
 
 
-def _job_hours(ledger: pd.DataFrame, jobs: pd.DataFrame, throughput: dict[str, float]) -> pd.DataFrame:
-    """Ledger rows with ``work_gpu_h`` (replayed), ``nominal_gpu_h`` and ``migrated``."""
+def _job_hours(ledger: pd.DataFrame, jobs: pd.DataFrame, throughput: dict[str, float],
+               move_h: Callable[[str, str, float], float]) -> pd.DataFrame:
+    """Ledger rows with ``work_gpu_h`` (replayed by the booking rule the tick records progress
+    with: :func:`control.accounting.booking.hour_progress`, checkpoint waits included),
+    ``nominal_gpu_h`` (a full hour's work) and ``migrated``."""
     out = ledger.sort_values(["job_id", "time"]).reset_index(drop=True)
     nominal = out["gpus"] * out["site"].map(throughput)
-    before = nominal.groupby(out["job_id"]).cumsum() - nominal
-    work = out["job_id"].map(jobs.set_index("job_id")["work_gpu_h"])
-    out["nominal_gpu_h"] = nominal
-    out["work_gpu_h"] = np.minimum(nominal, (work - before).clip(lower=0.0)).fillna(nominal)
+    job = jobs.set_index("job_id")
+    work_of = job["work_gpu_h"].to_dict()
+    checkpoint_of = job["checkpoint_gb"].to_dict() if "checkpoint_gb" in job else {}
     previous = out.groupby("job_id")["site"].shift()
-    out["migrated"] = previous.notna() & (previous != out["site"])
+    migrated = (previous.notna() & (previous != out["site"])).to_numpy()
+    sites, gpus, k = out["site"].to_numpy(), out["gpus"].to_numpy(dtype=float), nominal.to_numpy() / out["gpus"].to_numpy()
+    done = np.empty(len(out))
+    for job_id, rows in out.groupby("job_id").indices.items():
+        remaining = work_of.get(job_id, np.inf)
+        remaining = np.inf if remaining != remaining else remaining  # work not stored: a full hour each
+        left_h: float | np.ndarray = 0.0
+        for i in rows:
+            move = move_h(previous.iat[i], sites[i], float(checkpoint_of.get(job_id, 0.0))) if migrated[i] else 0.0
+            d, _, left_h = hour_progress(remaining, gpus[i], k[i], arrival_wait_h(migrated[i], move, left_h))
+            done[i] = d
+            remaining = max(remaining - float(d), 0.0)
+    out["nominal_gpu_h"] = nominal
+    out["work_gpu_h"] = done
+    out["migrated"] = migrated
     return out.sort_values(["time", "job_id"]).reset_index(drop=True)
 
 
@@ -176,13 +195,14 @@ def _flags(booked: pd.DataFrame, history: pd.DataFrame, site_hour: pd.DataFrame,
                      f"(first {hours[0]}, last {hours[-1]}); the measurement of an hour is stored by the next tick")
     partial = booked[booked["work_gpu_h"] < booked["nominal_gpu_h"] - _EPS]
     if len(partial):
-        flags.append(f"{len(partial)} job-hour(s) in which the job finished are booked at a full hour's energy "
+        flags.append(f"{len(partial)} job-hour(s) in which the job finished or waited for its checkpoint are booked "
+                     "at a full hour's energy "
                      f"({partial['facility_energy_mwh'].sum():,.3f} MWh for {partial['work_gpu_h'].sum():,.3f} of "
                      f"{partial['nominal_gpu_h'].sum():,.3f} GPU-h): the store books whole hours, an overestimate")
     # progress of done but unsettled hours is recorded in the jobs and not booked yet
     plans = rows.unsettled_plans
     pending_gpu_h = (plans["gpus"] * plans["site"].map(throughput)).groupby(plans["job_id"]).sum()
-    replayed = history.groupby("job_id")["nominal_gpu_h"].sum()
+    replayed = history.groupby("job_id")["work_gpu_h"].sum()
     jobs = rows.jobs.set_index("job_id").reindex(replayed.index)
     left = (jobs["work_gpu_h"] - replayed - pending_gpu_h.reindex(replayed.index, fill_value=0.0)).clip(lower=0.0)
     off = int(((left - jobs["remaining_gpu_h"]).abs() > 1e-6).sum())
@@ -222,8 +242,8 @@ def _restated(site_hour: pd.DataFrame) -> str:
     sh = site_hour[site_hour["basis"].str.contains("forecast") & site_hour["measured"]]
     if sh.empty:
         return ""
-    green = np.minimum(sh["load_mw"], sh["green_available_mw"].clip(lower=0.0))
-    emissions = (sh["load_mw"] - green) * sh["measured_ci"] / 1000.0
+    green, grid = green_first(sh["load_mw"], sh["green_available_mw"].clip(lower=0.0))
+    emissions = location_emissions_t(grid, sh["measured_ci"])
     d_green, d_emissions = float((green - sh["green_used_mw"]).sum()), float((emissions - sh["emissions_t"]).sum())
     if abs(d_green) < 1e-9 and abs(d_emissions) < 1e-9:
         return (f"; {len(sh)} of those site-hours have a measurement now, and restated with it nothing changes "

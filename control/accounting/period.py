@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from control.errors import InputError
 
-class ReportInputError(ValueError):
+
+class ReportInputError(InputError):
     """The report's input is missing or cannot be read."""
 
 

@@ -11,10 +11,11 @@ import logging
 import pandas as pd
 
 from control.accounting.ledger import Ledger
+from control.decision import DecisionStatus
 
 logger = logging.getLogger(__name__)
 
-GOOD_STATUSES = ("optimal", "rule", "no_jobs")
+GOOD_STATUSES = (DecisionStatus.OPTIMAL, DecisionStatus.RULE, DecisionStatus.NO_JOBS)
 """Step statuses of a normal control step (LP solved to optimality, a rule-based policy, nothing to do)."""
 DEGRADED_PREFIXES = ("forecast", "stale", "solver", "ac_", "dc_fallback", "degraded")
 """Step flags that mean the controller acted on missing, stale or fallback information."""

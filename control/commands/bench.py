@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from control.errors import InputError
 from control.settings import load_settings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "default.toml"
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     for name in ("jobs", "sites", "horizon_h"):
         if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')}={getattr(args, name)}; it must be at least 1")
+            raise InputError(f"--{name.replace('_', '-')}={getattr(args, name)}; it must be at least 1")
     settings = load_settings(args.config)
     case = make_case(settings, args.shared_data, args.jobs, args.sites, args.horizon_h)
     numbers = run_step(case, settings)

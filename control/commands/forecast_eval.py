@@ -24,6 +24,8 @@ from forecasts.evaluation import evaluate_carbon, evaluate_solar, evaluate_wind,
 from forecasts.scoring import format_table
 from control.safe_csv import write_csv
 
+from control.errors import InputError
+
 logger = logging.getLogger(__name__)
 
 
@@ -86,7 +88,7 @@ def run_china(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.kind == "solar":
         if args.capacity_mw <= 0:
-            raise ValueError(f"--capacity-mw {args.capacity_mw}: give the plant's capacity in MW (> 0)")
+            raise InputError(f"--capacity-mw {args.capacity_mw}: give the plant's capacity in MW (> 0)")
         result, frames = evaluate_solar(args.measured, args.capacity_mw, args.curtailment_persistence)
         for key, label in (("physical", "pvlib model"), ("curtailment_persistence", "+ curtailment persistence")):
             part = result["models"][key]

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from control.errors import InputError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     capacity = site_gpus(settings)
     if args.drop_dir is not None:
         if args.file or args.job_id is not None:
-            raise ValueError("--drop-dir submits the directory's files on their own; give it without --file/--job-id")
+            raise InputError("--drop-dir submits the directory's files on their own; give it without --file/--job-id")
         return _drop_dir(settings, args.drop_dir, now, capacity)
     return _submit_together(settings, args, now, capacity)
 
@@ -91,13 +93,13 @@ def _submit_together(settings: Settings, args: argparse.Namespace, now: pd.Times
                   "deadline": args.deadline, "home_site": args.home_site}
         missing = [f"--{k.replace('_', '-')}" for k, v in fields.items() if v is None]
         if missing:
-            raise ValueError(f"job {args.job_id!r}: missing {', '.join(missing)}")
+            raise InputError(f"job {args.job_id!r}: missing {', '.join(missing)}")
         row = fields | {"allowed_sites": args.allowed_sites, "priority": args.priority,
                         "checkpoint_gb": args.checkpoint_gb, "min_gpus": args.min_gpus}
         batches.append(("the command line", validate_jobs(pd.DataFrame([row]), settings.site_names, source="submit",
                                                           capacity=capacity, now=now)))
     if not batches:
-        raise ValueError("nothing to submit: give --job-id ... , --file JOBS.csv or --drop-dir DIR")
+        raise InputError("nothing to submit: give --job-id ... , --file JOBS.csv or --drop-dir DIR")
     origin: dict[str, str] = {}
     for source, batch in batches:
         for job_id in batch["job_id"]:
@@ -131,7 +133,7 @@ def _drop_dir(settings: Settings, directory: Path, now: pd.Timestamp, capacity: 
     from control.store.repository import StoreError
 
     if not directory.is_dir():
-        raise ValueError(f"drop directory {directory} does not exist; create it or fix --drop-dir")
+        raise InputError(f"drop directory {directory} does not exist; create it or fix --drop-dir")
     files = sorted(p for p in directory.glob("*.csv") if p.is_file())
     store = None
     submitted = rejected = 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from control.errors import InputError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = {"jobs": {"file": str(args.jobs.resolve())}} if args.jobs else None
     plan = read_sweep(args.sweep, args.config, overrides)  # every scenario validated before anything runs
     if args.workers is not None and args.workers < 1:
-        raise ValueError(f"--workers {args.workers}: give at least 1")
+        raise InputError(f"--workers {args.workers}: give at least 1")
     if args.dry_run:
         runs = plan_runs(plan)
         write_plan(plan, runs, args.out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from control.fleet import FleetState
+from control.decision import DecisionStatus
 from control.policies.base import StepDecision
 from forecasts.bundle import ForecastBundle
 from grid_models.limits import GridLimits
@@ -35,7 +36,7 @@ class AgnosticPolicy:
                 free[site] -= int(gpus)
             else:
                 blocked.add(site)
-        return StepDecision(allocation=allocation, status="rule")
+        return StepDecision(allocation=allocation, status=DecisionStatus.RULE)
 
 
 def home_site_index(state: FleetState) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from control.decision import DecisionStatus
 from control.fleet import FleetState
 from control.mpc.step import MpcStep
 from control.policies.base import StepDecision
@@ -39,12 +40,12 @@ class MpcPolicy:
     def decide(self, state: FleetState, forecast: ForecastBundle, limits: GridLimits) -> StepDecision:
         step = self.step.run(state, forecast, limits)
         if step is None:
-            return StepDecision(allocation={}, status="no_jobs")
+            return StepDecision(allocation={}, status=DecisionStatus.NO_JOBS)
         result = step.solve
         flags: tuple[str, ...] = () if result.x is not None else (f"solver_{result.status}",)
         return StepDecision(
             allocation=step.allocation(state.fleet.names),
-            status=str(result.status),
+            status=DecisionStatus(result.status),
             build_s=step.build_s,
             solve_s=result.solve_s,
             objective=result.objective,
@@ -52,4 +53,5 @@ class MpcPolicy:
             plan=step.plan,
             iterations=result.iterations,
             warm_started=step.warm_started,
+            solver_failed=result.x is None,
         )

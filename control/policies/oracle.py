@@ -17,6 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from control.decision import DecisionStatus
 from control.fleet import FleetState
 from control.mpc import build_inputs
 from control.mpc.step import MpcStep, commit_first_step
@@ -91,13 +92,13 @@ class OraclePolicy:
         step = int((state.now - self._start) / pd.Timedelta(hours=1))
         inputs = build_inputs(state, forecast, limits, include_upcoming=False)
         if inputs.n_job == 0:
-            return StepDecision(allocation={}, status="no_jobs")
+            return StepDecision(allocation={}, status=DecisionStatus.NO_JOBS)
         class_of_job = np.array([self._class_of[j] for j in inputs.job_ids])
         assert self._plan is not None  # solved on the first call
         class_first = self._plan[:, :, step] if step < self._plan.shape[2] else np.zeros(self._plan.shape[:2])
         decisions = commit_first_step(inputs, class_of_job, class_first, self.settings.run_fraction_threshold)
         names = state.fleet.names
         allocation = {str(inputs.job_ids[j]): (names[s], gpus) for j, (s, gpus) in decisions.items()}
-        return StepDecision(allocation=allocation, status="optimal",
+        return StepDecision(allocation=allocation, status=DecisionStatus.OPTIMAL,
                             build_s=self.build_s if first_call else 0.0,
                             solve_s=self.solve_s if first_call else 0.0)

@@ -25,6 +25,7 @@ import pandas as pd
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from control.errors import CodispatchError
 
 from control.mpc.step import MpcStep
 from control.runtime.tick import reconcile, run_tick
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 JOB_IDS = ("control_tick", "lease_renewal", "daily_report", "housekeeping")
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(CodispatchError, RuntimeError):
     """Another process holds the store's lease."""
 
 

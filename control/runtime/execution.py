@@ -55,7 +55,7 @@ def modelled_hour(store: Store, fleet: Fleet, tick_time: pd.Timestamp,
         if accounted and row.job_id in accounted:
             gpus = accounted[row.job_id].gpus
         allocation[row.job_id] = (row.site, gpus)
-    hour = execute_hour(StepDecision(allocation=allocation, status="done"), jobs, fleet, site_pos)
+    hour = execute_hour(StepDecision(allocation=allocation), jobs, fleet, site_pos)
     records = []
     for job_id, (site, gpus) in allocation.items():
         done, it_mwh, transfer_left, migrated = hour.jobs[job_id]

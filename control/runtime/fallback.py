@@ -30,6 +30,7 @@ import pandas as pd
 from control.fleet import FleetState
 from control.jobs import allowed_matrix
 from control.policies.base import StepDecision
+from control.decision import DecisionStatus
 from control.mpc.step import MpcStep
 from control.policies.mpc import MpcPolicy
 from control.settings.core import MpcSettings
@@ -122,7 +123,7 @@ def forecast_with_fallbacks(make: Callable[[], ForecastBundle], measured: Callab
 
 
 def _failed(decision: StepDecision) -> bool:
-    return any(flag.startswith("solver_") for flag in decision.flags)
+    return decision.solver_failed
 
 
 def carried_plan(state: FleetState, forecast: ForecastBundle, limits: GridLimits,
@@ -175,7 +176,7 @@ def decide_with_fallbacks(settings: MpcSettings, state: FleetState, forecast: Fo
     if carried:
         logger.warning("tick %s: MPC and relaxed re-solve failed; %d jobs of the last plan carried on", state.now,
                        len(carried))
-        return StepDecision(allocation=carried, status="last_plan"), [*flags, "solver_last_plan"]
+        return StepDecision(allocation=carried, status=DecisionStatus.LAST_PLAN), [*flags, "solver_last_plan"]
     logger.warning("tick %s: no solution and no last plan; deadline-safe default (%d jobs)", state.now,
                    len(decision.allocation))
-    return replace(decision, status="deadline_safe", flags=()), [*flags, "solver_deadline_safe"]
+    return replace(decision, status=DecisionStatus.DEADLINE_SAFE, flags=()), [*flags, "solver_deadline_safe"]

@@ -209,7 +209,7 @@ def reconcile(store: Store, adapter: WorkloadManager, fleet: Fleet, max_attempts
     for tick_time in store.planned_ticks():
         accounting = getattr(adapter, "accounting", None)  # workload managers that account what ran (sacct)
         ran = modelled_hour(store, fleet, pd.Timestamp(tick_time), accounting(tick_time) if accounting else None)
-        if store.finish_tick(tick_time, throughput, now_utc(), ran):
+        if store.finish_tick(tick_time, throughput, now_utc(), ran, move_h=fleet.move_h):
             kill_point("finished")
     return len(confirmed), flags
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from control.errors import InputError
 
-class ConfigError(ValueError):
+
+class ConfigError(InputError):
     """A configuration value is missing, unknown or out of range.
 
     The message names the offending key and value, what is allowed, and how to fix it.

@@ -64,7 +64,7 @@ def read_store(url: str, start: str | None, end: str | None, retries: int = 2) -
 
 
 def _jobs(frame: pd.DataFrame) -> pd.DataFrame:
-    wanted = ["job_id", "work_gpu_h", "remaining_gpu_h", "state", "deadline_status", "note"]
+    wanted = ["job_id", "work_gpu_h", "remaining_gpu_h", "checkpoint_gb", "state", "deadline_status", "note"]
     return frame[[c for c in wanted if c in frame.columns]]
 
 

@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,8 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy import insert as sa_insert
 from sqlmodel import Session, SQLModel, select
 
+from control.accounting.booking import arrival_wait_h, green_share, hour_progress, location_emissions_t
+from control.errors import InputError
 from control.store.engine import describe, make_engine, migrate, with_retries
 from control.store.errors import StoreGone, StorePermanentError
 from control.store.tables import (
@@ -55,7 +58,7 @@ class TickExtras:
     request_outcomes: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
-class StoreError(ValueError):
+class StoreError(InputError):
     """A write the store refuses (e.g. a job id that already exists)."""
 
 
@@ -398,11 +401,14 @@ class Store:
         return self._run(work)
 
     def finish_tick(self, tick_time: datetime, throughput: dict[str, float], now: datetime,
-                    executions: list[JobHourRecord] | None = None) -> bool:
+                    executions: list[JobHourRecord] | None = None,
+                    move_h: Callable[[str, str, float], float] | None = None) -> bool:
         """Mark a planned tick done and record the jobs' progress, in one transaction, so work is
         counted exactly once per tick. With ``executions`` (what each job really did in the hour:
         the workload manager's truth, see :class:`JobHourRecord`) progress follows them and they are
-        stored; without, each planned job is counted at its plan's GPUs x throughput for the hour.
+        stored; without, each planned job is counted by the booking rule of
+        :func:`control.accounting.booking.hour_progress` (as in the simulation): its plan's GPUs x
+        throughput, after waiting for its checkpoint when it moved (``move_h(from, to, checkpoint_gb)``).
         A job that ran before and is not in this plan is held; a job whose intent the
         workload manager refused did not run and gets no progress. The hour's carbon ledger is not
         booked here but by :meth:`settle_tick` once the hour is over and measured. Returns False
@@ -426,7 +432,12 @@ class Store:
             for row in planned.values():
                 job = session.get(JobRecord, row.job_id)  # type: ignore[assignment]  # planned jobs are stored
                 if ran is None:
-                    done = min(job.remaining_gpu_h, row.gpus * throughput[row.site])
+                    migrated = bool(job.site) and job.site != row.site
+                    moving_h = move_h(job.site, row.site, job.checkpoint_gb) if migrated and move_h is not None else 0.0
+                    waiting_h = arrival_wait_h(migrated, moving_h, job.transfer_left_h or 0.0)
+                    step_done, _, left_h = hour_progress(job.remaining_gpu_h, row.gpus, throughput[row.site], waiting_h)
+                    done = float(step_done)
+                    job.transfer_left_h = float(left_h)
                 else:
                     execution = ran.get(row.job_id)
                     done = min(job.remaining_gpu_h, execution.work_gpu_h) if execution is not None else 0.0
@@ -681,12 +692,12 @@ def _ledger_rows(hour: datetime, planned: list[PlanRecord], supply: dict[str, tu
     for row in planned:
         green_mw, ci, basis = supply[row.site]
         facility = facility_mwh[row.job_id]
-        green_share = min(1.0, max(green_mw, 0.0) / load_mwh[row.site]) if load_mwh[row.site] > 0 else 0.0
-        grid = facility * (1.0 - green_share)
+        share = float(green_share(load_mwh[row.site], green_mw))
+        grid = facility * (1.0 - share)
         rows.append(LedgerRecord(time=hour, job_id=row.job_id, site=row.site, gpus=row.gpus,
                                  it_energy_mwh=facility / pue.get(row.site, 1.0), facility_energy_mwh=facility,
-                                 green_used_mwh=facility * green_share, grid_energy_mwh=grid, ci_g_per_kwh=ci,
-                                 emissions_t=grid * ci / 1000.0, basis=basis))
+                                 green_used_mwh=facility * share, grid_energy_mwh=grid, ci_g_per_kwh=ci,
+                                 emissions_t=float(location_emissions_t(grid, ci)), basis=basis))
     return rows
 
 

@@ -33,6 +33,8 @@ class JobRecord(SQLModel, table=True):
     checkpoint_gb: float = 0.0
     site: str = ""
     """Where it last ran ("" = not yet)."""
+    transfer_left_h: float = 0.0
+    """Checkpoint-transfer time it still waits at ``site`` before it works [h]."""
     state: str = "queued"
     """queued | running | held | done | failed (the workload manager refused it for good) |
     expired (past its deadline + ``[runtime] expire_after_h``: no longer scheduled). See

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
+from control.errors import InputError
 from control.policies import POLICY_NAMES
 from control.settings import ConfigError, Settings, parse_settings
 
@@ -52,7 +53,7 @@ SCALE_SUFFIX = ":scale"
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z0-9_\-*]+)(\[(?P<field>[A-Za-z0-9_]+)=(?P<value>[^\]]*)\])?$")
 
 
-class SweepError(ValueError):
+class SweepError(InputError):
     """A sweep file or one of its scenarios is wrong; the message names the key, value and scenario."""
 
 

@@ -275,7 +275,7 @@ def test_frames_from_hand_made_rows(default_config) -> None:
     # restated: green first, min(0.0162, 0.0100) more green, so 0.0100 MWh less grid at 0.5849 t/MWh
     assert "green used would change by +0.01 MWh and location emissions by -0.005849 tCO2" in text
     assert "1 site-hour(s) in 1 hour(s) have ledger rows but no measurement (first 2023-07-03 02:00:00+00:00" in text
-    assert "1 job-hour(s) in which the job finished are booked at a full hour's energy (0.016 MWh for 5.000 of" in text
+    assert "1 job-hour(s) in which the job finished or waited for its checkpoint are booked at a full hour's energy (0.016 MWh for 5.000 of" in text
     assert "1 tick(s) in the period are planned but not finished" in text
     assert "does not match the progress" not in text
     ledger = ledger_for_run(settings, run.dispatch, run.site_hour)

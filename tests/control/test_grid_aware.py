@@ -74,3 +74,21 @@ def test_tighten_and_resolve_when_the_linear_model_is_optimistic(shared_data) ->
     assert summary["ac_resolves"] > 0
     assert summary["grid_violation_mwh"] == pytest.approx(0.0, abs=1e-6)
     assert summary["max_line_loading_pct"] <= 100.0 + 1e-6
+
+
+def test_one_runs_tightened_limits_do_not_change_the_next_run(shared_data) -> None:
+    """The limits a run tightens live in the run, not in the shared scenario: the same policy run
+    twice on one scenario (as `simulate` runs every policy on one scenario) decides the same."""
+    settings = load_settings(CONGESTED, {"grid": {"tighten_factor": 0.85, "max_resolves": 5}})
+    scenario = load_scenario(settings, 1)
+    scenario.grid.connections.linear_margin = 1.3
+    jobs = read_jobs(settings.jobs.file, settings.site_names).head(60).assign(release=scenario.index[0], allowed_sites="",
+                                         deadline=scenario.index[-1] + pd.Timedelta(hours=1))
+    scenario = dataclasses.replace(scenario, jobs=jobs)
+    before = scenario.grid.limits(scenario.index[:3])
+    first = run_policy(scenario, FillTheTightestSite())
+    second = run_policy(scenario, FillTheTightestSite())
+    assert first.summary["ac_resolves"] > 0  # the first run did tighten
+    assert second.summary["ac_resolves"] == first.summary["ac_resolves"]
+    pd.testing.assert_frame_equal(second.dispatch, first.dispatch)
+    pd.testing.assert_frame_equal(scenario.grid.limits(scenario.index[:3]).import_limit_mw, before.import_limit_mw)

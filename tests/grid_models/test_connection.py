@@ -17,6 +17,7 @@ from grid_models.connection import (
     check_connection_capacity,
     rated_limits_mw,
 )
+from grid_models.limits import Derating
 
 SPEC = ConnectionSpec("dc", hv_kv=220, mv_kv=110, transformer_mva=10, line_km=10, line_max_i_ka=0.2,
                       background_load_mw=2.0, power_factor=0.95)
@@ -41,8 +42,10 @@ def test_time_varying_background_and_tightening() -> None:
     grid = SiteConnectionGrid([SPEC], background, linear_margin=1.0)
     limits = grid.limits(INDEX)
     np.testing.assert_allclose(limits.import_limit_mw["dc"], [8.5, 5.5])
-    grid.tighten(["trafo:dc:substation"], 0.9)
-    np.testing.assert_allclose(grid.limits(INDEX).import_limit_mw["dc"], [8.5 * 0.9, 5.5 * 0.9])
+    derating = Derating().tightened(grid.overloaded_sites(["trafo:dc:substation", "line:other:x"]), factor=0.9)
+    assert derating.sites == {"dc": 0.9}
+    np.testing.assert_allclose(grid.limits(INDEX, derating=derating).import_limit_mw["dc"], [8.5 * 0.9, 5.5 * 0.9])
+    np.testing.assert_allclose(grid.limits(INDEX).import_limit_mw["dc"], [8.5, 5.5])  # the grid itself is unchanged
 
 
 def test_ac_check_sees_an_overloaded_transformer() -> None:
