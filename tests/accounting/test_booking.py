@@ -81,7 +81,7 @@ def test_daemon_store_counts_progress_like_the_simulation(tmp_path) -> None:
             t = T0 + timedelta(hours=k)
             store.write_plan(TickRecord(tick_time=t, status="planned", started_at=t),
                              [PlanRecord(tick_time=t, job_id="a", site=site, gpus=gpus)], [], [])
-            assert store.finish_tick(t, throughput, t, fleet.move_h)
+            assert store.finish_tick(t, throughput, t, move_h=fleet.move_h)
         stored = store.jobs_frame().set_index("job_id").loc["a"]
     finally:
         store.close()
