@@ -74,7 +74,7 @@ def feeds_provider(settings: Settings, live: bool, carbon_model: Callable[[Setti
     if live and f.nwp_url:
         nwp = NwpHttp(f.nwp_url, f.nwp_forecast_days, policy)
     elif f.nwp_dir is not None:
-        nwp = NwpFolder(f.nwp_dir)  # type: ignore[assignment]
+        nwp = NwpFolder(f.nwp_dir)
     else:
         raise ConfigError("[feeds] nwp_dir is needed to simulate on recorded forecasts (nwp_url is only fetched by "
                           "the daemon)")
@@ -83,7 +83,7 @@ def feeds_provider(settings: Settings, live: bool, carbon_model: Callable[[Setti
         if live and f.carbon_url:
             carbon = CarbonHttp(f.carbon_url, f.carbon_token(), policy)
         elif f.carbon_dir is not None:
-            carbon = CarbonFolder(f.carbon_dir)  # type: ignore[assignment]
+            carbon = CarbonFolder(f.carbon_dir)
         else:
             raise ConfigError("[feeds] carbon_dir is needed to simulate on recorded carbon data")
     cached = site_carbon_intensity(settings, series_index) if series_index is not None else None

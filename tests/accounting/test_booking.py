@@ -73,7 +73,7 @@ def test_daemon_store_counts_progress_like_the_simulation(tmp_path) -> None:
         done, _, left, _ = execute_hour(StepDecision({"a": (site, gpus)}), sim, fleet, site_pos).jobs["a"]
         sim.loc["a", ["remaining_gpu_h", "transfer_left_h", "site"]] = [sim.at["a", "remaining_gpu_h"] - done, left, site]
     # the store
-    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite'}", create=True)
     try:
         store.add_jobs(jobs, T0)
         throughput = dict(zip(fleet.names, fleet.throughput, strict=True))

@@ -1,7 +1,7 @@
 """transfer_left_h of jobs: checkpoint-transfer time a job still waits at its site
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03 14:40:00
 
 A job that moves waits for its checkpoint before it works (the booking rule of
@@ -13,8 +13,8 @@ with nothing left to wait.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
