@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from control.errors import InputError
 from control.fleet import Fleet, FleetState
 from control.mpc.horizon import horizon_plan
 from control.mpc.step import MpcStep
@@ -97,7 +98,7 @@ class TickResult:
     jobs_running: int
 
 
-class TickInPast(ValueError):
+class TickInPast(InputError):
     """A tick was asked for an hour before the newest tick in the store."""
 
 
