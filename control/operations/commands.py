@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from control.errors import InputError
 from control.jobs import site_gpus, validate_jobs
 from control.operations.queries import NotFound, Operations, iso
 from control.operations.requests import TERMINAL_STATES, RequestKind
@@ -67,7 +68,7 @@ def _live_job(ops: Operations, job_id: str) -> JobRecord:
     if job is None:
         raise NotFound(f"job {job_id!r} is not in the store; list them with `codispatch jobs`")
     if job.state in TERMINAL_STATES:
-        raise ValueError(f"job {job_id!r} is {job.state} already; nothing to change")
+        raise InputError(f"job {job_id!r} is {job.state} already; nothing to change")
     return job
 
 
@@ -94,11 +95,11 @@ def parse_time(value: str, what: str) -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{what} {value!r} is not an ISO 8601 time; write e.g. 2026-12-04T18:00:00Z") from exc
+        raise InputError(f"{what} {value!r} is not an ISO 8601 time; write e.g. 2026-12-04T18:00:00Z") from exc
     if pd.isna(stamp):
-        raise ValueError(f"{what} {value!r} is not a time; write e.g. 2026-12-04T18:00:00Z")
+        raise InputError(f"{what} {value!r} is not a time; write e.g. 2026-12-04T18:00:00Z")
     if stamp.tzinfo is None:
-        raise ValueError(f"{what} {value!r} has no UTC offset; write e.g. '{value}Z'")
+        raise InputError(f"{what} {value!r} has no UTC offset; write e.g. '{value}Z'")
     return stamp.tz_convert("UTC")
 
 
@@ -107,17 +108,17 @@ def modify(ops: Operations, actor: Actor, job_id: str, deadline: str | None = No
     """Ask the next tick to change a job's deadline and/or priority."""
     _check_operator(actor)
     if deadline is None and priority is None:
-        raise ValueError("nothing to change: give a deadline and/or a priority")
+        raise InputError("nothing to change: give a deadline and/or a priority")
     job = _live_job(ops, job_id)
     payload: dict[str, Any] = {}
     if deadline is not None:
         new = parse_time(deadline, "deadline")
         if new <= pd.Timestamp(utc(job.release)):
-            raise ValueError(f"deadline {new.isoformat()} is not after the job's release {iso(job.release)}")
+            raise InputError(f"deadline {new.isoformat()} is not after the job's release {iso(job.release)}")
         payload["deadline"] = new.isoformat()
     if priority is not None:
         if not 0 <= int(priority) <= MAX_PRIORITY:
-            raise ValueError(f"priority {priority} is outside 0..{MAX_PRIORITY}")
+            raise InputError(f"priority {priority} is outside 0..{MAX_PRIORITY}")
         payload["priority"] = int(priority)
     return _request(ops, actor, RequestKind.MODIFY, job_id=job_id, payload=payload)
 
@@ -126,12 +127,12 @@ def declare_outage(ops: Operations, actor: Actor, site: str, start: str, end: st
     """Declare that ``site`` has no GPUs in service in ``[start, end)``; ticks plan around it."""
     _check_operator(actor)
     if site not in ops.settings.site_names:
-        raise ValueError(f"site {site!r} is not in the config; sites are {', '.join(ops.settings.site_names)}")
+        raise InputError(f"site {site!r} is not in the config; sites are {', '.join(ops.settings.site_names)}")
     first, last = parse_time(start, "start"), parse_time(end, "end")
     if last <= first:
-        raise ValueError(f"outage end {last.isoformat()} is not after its start {first.isoformat()}")
+        raise InputError(f"outage end {last.isoformat()} is not after its start {first.isoformat()}")
     if last - first > pd.Timedelta(days=366):
-        raise ValueError("an outage longer than a year is a config change: remove the site from the config")
+        raise InputError("an outage longer than a year is a config change: remove the site from the config")
     return _request(ops, actor, RequestKind.OUTAGE, site=site,
                     payload={"start": first.isoformat(), "end": last.isoformat()})
 
@@ -140,9 +141,9 @@ def submit(ops: Operations, actor: Actor, rows: list[dict[str, Any]]) -> dict[st
     """Add jobs (the ``submit`` command's validation; all or nothing), audited."""
     _check_operator(actor)
     if not rows:
-        raise ValueError("nothing to submit: give at least one job")
+        raise InputError("nothing to submit: give at least one job")
     if len(rows) > MAX_SUBMIT_JOBS:
-        raise ValueError(f"{len(rows)} jobs in one submission; send at most {MAX_SUBMIT_JOBS} at a time")
+        raise InputError(f"{len(rows)} jobs in one submission; send at most {MAX_SUBMIT_JOBS} at a time")
     now = pd.Timestamp(now_utc())
     frame = validate_jobs(pd.DataFrame(rows), ops.settings.site_names, source="api submit",
                           capacity=site_gpus(ops.settings), now=now)

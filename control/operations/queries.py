@@ -7,6 +7,8 @@ with filters and limits, so the status and job list stay fast with many jobs in 
 
 from __future__ import annotations
 
+from control.errors import CodispatchError
+
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,7 +45,7 @@ MAX_PAGE = 500
 TICK_INTERVAL = timedelta(hours=1)
 
 
-class NotFound(KeyError):
+class NotFound(CodispatchError, KeyError):
     """The job (or other object) asked for is not in the store."""
 
     def __str__(self) -> str:
